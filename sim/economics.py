@@ -1,0 +1,42 @@
+"""Money along the route: the price ladder, what a trip costs, bribes and revenue.
+
+Prices per kilo by place come from the MVD figures in the 2009 cable
+(002_3aa904e3dc1761f0.txt ¶16): $700 in Afghanistan, $1,500 on the Afghan-Tajik border,
+$4,000 in Kazakhstan, $20,000 on the Kazakh-Russian border, $25,000 in Russia, over
+$30,000 in Europe. The numbers themselves live in the world config.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.params import ConveyanceSpec, Node, World
+
+
+def price_at(node: Node, world: World) -> float:
+    """Price of a kilo of heroin where the node stands on the price ladder (USD)."""
+    return world.economics.price_usd_per_kg[node.price_zone]
+
+
+def mean_load_kg(spec: ConveyanceSpec) -> float:
+    """Expected load of a lognormal size distribution: median x exp(sigma^2 / 2)."""
+    return spec.size.median_kg * math.exp(spec.size.sigma ** 2 / 2)
+
+
+def trip_cost_usd(spec: ConveyanceSpec, km: float) -> float:
+    """What a trip costs the organisation: fixed costs plus the courier's pay by distance.
+
+    A Kyrgyz driver was paid $10,000 to take a truck to Moscow (002_3aa904e3dc1761f0.txt
+    ¶18): pay per km is calibrated to that.
+    """
+    return spec.fixed_cost_usd + spec.courier_pay_usd_per_km * km
+
+
+def trip_cost_per_kg(spec: ConveyanceSpec, km: float) -> float:
+    """Expected trip cost per kilo carried, the figure organisations compare routes by."""
+    return trip_cost_usd(spec, km) / mean_load_kg(spec)
+
+
+def bribe_offer_usd(kg: float, local_price_usd_per_kg: float, share_of_value: float) -> float:
+    """A courier caught with a load offers a share of its value where it was found."""
+    return kg * local_price_usd_per_kg * share_of_value

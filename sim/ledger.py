@@ -1,0 +1,135 @@
+"""Bookkeeping: where every gram went, kept apart from the model's rules.
+
+The ledger records each shipment (who sent it, how, where it ended), each event on its
+way (arrived, inspected, bribed, seized, delivered), each bribe, and running totals for
+the daily time series. Masses are integer grams so that the balance
+``entered = seized + delivered + in transit`` holds exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# Event codes in the per-hop log.
+DISPATCHED, PASSED, CLEARED, BRIBED, SEIZED, DELIVERED = (
+    "dispatched", "passed", "inspected_cleared", "bribed", "seized", "delivered")
+EVENT_CODES = (DISPATCHED, PASSED, CLEARED, BRIBED, SEIZED, DELIVERED)
+
+SHIPMENT_COLUMNS = (
+    "shipment_id", "organisation", "org_type", "conveyance", "origin", "market", "grams",
+    "nationality", "crossings", "day_dispatched", "outcome", "outcome_node", "outcome_day",
+    "agency", "bribes_usd", "hops",
+)
+EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
+
+
+@dataclass
+class Shipment:
+    """One load on its way: the row of the shipment table while it travels."""
+
+    shipment_id: int
+    organisation: int
+    org_type: str
+    conveyance: str
+    origin: str
+    market: str
+    grams: int
+    nationality: str
+    crossings: str
+    day_dispatched: float
+    outcome: str = "in_transit"
+    outcome_node: str | None = None
+    outcome_day: float | None = None
+    agency: str | None = None
+    bribes_usd: float = 0.0
+    hops: int = 0
+
+    def row(self) -> tuple:
+        return tuple(getattr(self, c) for c in SHIPMENT_COLUMNS)
+
+
+@dataclass
+class Ledger:
+    """Running totals plus the tables a run returns."""
+
+    node_ids: tuple[str, ...]
+    keep_events: bool = True
+    shipments: list[Shipment] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+    entered_g: int = 0
+    seized_g: int = 0
+    delivered_g: int = 0
+    bribes_usd: float = 0.0
+    bribes_count: int = 0
+    seizures_count: int = 0
+    hop_events: int = 0
+    edge_flow_g: dict[tuple[int, int], int] = field(default_factory=dict)
+    officers_caught: int = 0
+
+    @property
+    def in_transit_g(self) -> int:
+        return self.entered_g - self.seized_g - self.delivered_g
+
+    def record_dispatch(self, shipment: Shipment, node: int) -> None:
+        self.shipments.append(shipment)
+        self.entered_g += shipment.grams
+        self._event(shipment, node, DISPATCHED)
+
+    def record_hop(self, shipment: Shipment, prev_node: int, node: int) -> None:
+        """The load moved over a link: count the flow (for maps and crossing shares)."""
+        self.hop_events += 1
+        shipment.hops += 1
+        key = (prev_node, node)
+        self.edge_flow_g[key] = self.edge_flow_g.get(key, 0) + shipment.grams
+
+    def record_passage(self, shipment: Shipment, node: int, day: float, inspected: bool) -> None:
+        if self.keep_events:
+            self.events.append((shipment.shipment_id, day, node, CLEARED if inspected else PASSED, None, 0.0))
+
+    def record_bribe(self, shipment: Shipment, node: int, day: float, agency: str, usd: float) -> None:
+        self.bribes_usd += usd
+        self.bribes_count += 1
+        shipment.bribes_usd += usd
+        if self.keep_events:
+            self.events.append((shipment.shipment_id, day, node, BRIBED, agency, usd))
+
+    def record_seizure(self, shipment: Shipment, node: int, day: float, agency: str) -> None:
+        self.seized_g += shipment.grams
+        self.seizures_count += 1
+        self._close(shipment, SEIZED, node, day, agency)
+
+    def record_delivery(self, shipment: Shipment, node: int, day: float) -> None:
+        self.delivered_g += shipment.grams
+        self._close(shipment, DELIVERED, node, day, None)
+
+    def _close(self, shipment: Shipment, outcome: str, node: int, day: float, agency: str | None) -> None:
+        shipment.outcome, shipment.outcome_node = outcome, self.node_ids[node]
+        shipment.outcome_day, shipment.agency = day, agency
+        if self.keep_events:
+            self.events.append((shipment.shipment_id, day, node, outcome, agency, 0.0))
+
+    def _event(self, shipment: Shipment, node: int, code: str) -> None:
+        if self.keep_events:
+            self.events.append((shipment.shipment_id, shipment.day_dispatched, node, code, None, 0.0))
+
+    # --- tables --------------------------------------------------------------------
+
+    def shipments_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame([s.row() for s in self.shipments], columns=list(SHIPMENT_COLUMNS))
+        frame["kg"] = frame["grams"] / 1000.0
+        for col in ("organisation", "org_type", "conveyance", "origin", "market", "nationality", "outcome", "outcome_node", "agency"):
+            frame[col] = frame[col].astype("category")
+        return frame
+
+    def events_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
+        frame["node"] = pd.Categorical.from_codes(frame["node"].to_numpy(), categories=list(self.node_ids))
+        frame["event"] = pd.Categorical(frame["event"], categories=list(EVENT_CODES))
+        frame["agency"] = frame["agency"].astype("category")
+        return frame
+
+    def edge_flows_kg(self) -> dict[tuple[str, str], float]:
+        ids = self.node_ids
+        return {(ids[u], ids[v]): g / 1000.0 for (u, v), g in self.edge_flow_g.items()}

@@ -1,0 +1,303 @@
+"""The model's parameters: one typed, validated object built from the composed config.
+
+Hydra composes YAML from ``scenarios/``; :func:`params_from_config` turns it into
+:class:`Params`. Validation happens here, once, so that the model can trust its inputs:
+a probability of 1.7, a negative size or an unknown node name fails with a one-line
+:class:`ConfigError` that names the key and the problem.
+
+Numbers live in the configs, not here: this module only says what each one means and
+which values are admissible. Where each number comes from is in
+``scenarios/provenance.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+CONVEYANCES = ("truck", "truck_tir", "car", "rail", "body_packer")
+EDGE_MODES = ("road", "rail", "foot")
+NODE_KINDS = ("origin", "city", "market", "border_checkpoint", "green_crossing", "internal_checkpoint")
+CONCEALMENTS = ("vehicle_cache", "sealed_cargo", "rail_cargo", "body")
+METHODS = ("canine", "scanner", "endoscope", "documents")
+
+Conveyance = Literal["truck", "truck_tir", "car", "rail", "body_packer"]
+EdgeMode = Literal["road", "rail", "foot"]
+NodeKind = Literal["origin", "city", "market", "border_checkpoint", "green_crossing", "internal_checkpoint"]
+Concealment = Literal["vehicle_cache", "sealed_cargo", "rail_cargo", "body"]
+Method = Literal["canine", "scanner", "endoscope", "documents"]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be run; the message names the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- the network --------------------------------------------------------------------
+
+
+class Node(_Strict):
+    """A place on the route: a city, market, origin, checkpoint or crossing cluster."""
+
+    id: str = Field(min_length=1)
+    name: str
+    country: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    kind: NodeKind
+    source: str = Field(min_length=3)
+    price_zone: str
+    border: str | None = None
+    segment: str | None = None
+    handles: tuple[Conveyance, ...] | None = None
+    profile: str | None = None
+    n_crossings: int = Field(default=1, ge=1)
+    simplified: bool = False
+    active: bool = True
+    agency: str | None = None
+
+
+class Edge(_Strict):
+    """A link between two nodes, usable by the listed modes."""
+
+    u: str
+    v: str
+    modes: tuple[EdgeMode, ...] = Field(min_length=1)
+    km: Positive | None = None
+    days: NonNegative | None = None
+
+
+class NetworkConfig(_Strict):
+    nodes: tuple[Node, ...] = Field(min_length=2)
+    edges: tuple[Edge, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> "NetworkConfig":
+        ids = [n.id for n in self.nodes]
+        seen: set[str] = set()
+        for i, node_id in enumerate(ids):
+            if node_id in seen:
+                raise ValueError(f"nodes.{i}.id: duplicate node id {node_id!r}")
+            seen.add(node_id)
+        for i, edge in enumerate(self.edges):
+            for end in ("u", "v"):
+                name = getattr(edge, end)
+                if name not in seen:
+                    raise ValueError(f"edges.{i}.{end}: unknown node {name!r}")
+            if edge.u == edge.v:
+                raise ValueError(f"edges.{i}: links node {edge.u!r} to itself")
+        return self
+
+
+# --- the world's mechanisms ----------------------------------------------------------
+
+
+class Flow(_Strict):
+    heroin_kg_per_year: Positive
+    supply_multiplier: NonNegative = 1.0
+
+
+class Transport(_Strict):
+    detour_factor: float = Field(ge=1.0)
+    speed_km_per_day: dict[EdgeMode, Positive]
+    handling_days_per_node: NonNegative
+
+    @model_validator(mode="after")
+    def _all_modes(self) -> "Transport":
+        missing = set(EDGE_MODES) - set(self.speed_km_per_day)
+        if missing:
+            raise ValueError(f"speed_km_per_day: missing modes {sorted(missing)}")
+        return self
+
+
+class SizeDistribution(_Strict):
+    """Lognormal load size: median in kg and the standard deviation of log size."""
+
+    median_kg: Positive
+    sigma: NonNegative
+
+
+class ConveyanceSpec(_Strict):
+    edge_modes: tuple[EdgeMode, ...] = Field(min_length=1)
+    concealment: Concealment
+    cargo: bool
+    tir: bool
+    size: SizeDistribution
+    courier_pay_usd_per_km: NonNegative
+    fixed_cost_usd: NonNegative
+
+
+class OrganisationType(_Strict):
+    flow_share: Probability
+    count: int = Field(ge=0)
+    origins: tuple[str, ...] = Field(min_length=1)
+    conveyances: tuple[Conveyance, ...] = Field(min_length=1)
+    markets: dict[str, Positive] = Field(min_length=1)
+    courier_nationalities: dict[str, Positive] = Field(min_length=1)
+
+
+class Learning(_Strict):
+    prior_risk: dict[NodeKind, Probability]
+    rate_on_seizure: Probability
+    rate_on_passage: Probability
+    news_weight: Probability
+    choice_temperature_usd_per_kg: Positive
+    max_routes_per_market: int = Field(ge=1)
+    max_detour_ratio: float = Field(ge=1.0)
+
+
+class Economics(_Strict):
+    price_usd_per_kg: dict[str, Positive]
+
+
+class InspectionProfile(_Strict):
+    staff: NonNegative
+    traffic_per_day: Positive
+    methods: tuple[Method, ...]
+    corruption: Probability
+    targeting: dict[Conveyance, NonNegative]
+
+
+class Inspection(_Strict):
+    inspections_per_officer_day: NonNegative
+    funding_factor: NonNegative = 1.0
+    officer_corruptibility_concentration: Positive
+    profiles: dict[str, InspectionProfile]
+    default_profile_by_kind: dict[NodeKind, str]
+    counterpart_profile_by_border: dict[str, str] = {}
+    counterpart_agency_by_border: dict[str, str] = {}
+
+
+class Corruption(_Strict):
+    bribe_share_of_value: Probability
+    bribe_scale_usd: Positive
+    deterrence: Probability
+    catch_prob_per_bribe: Probability
+
+
+class PatrolGroup(_Strict):
+    count: int = Field(ge=0)
+    area: tuple[str, ...] = Field(min_length=1)
+    intercept_prob: Probability
+    methods: tuple[Method, ...]
+    corruption: Probability
+    intelligence_weight: NonNegative
+    memory_days: int = Field(ge=1)
+
+
+class World(_Strict):
+    flow: Flow
+    transport: Transport
+    conveyances: dict[Conveyance, ConveyanceSpec]
+    organisations: dict[str, OrganisationType] = Field(min_length=1)
+    learning: Learning
+    economics: Economics
+    inspection: Inspection
+    detection: dict[Method, dict[Concealment, Probability]]
+    corruption: Corruption
+    patrols: dict[str, PatrolGroup] = {}
+
+
+class Regime(_Strict):
+    """Inspection rules on the Kazakh-Russian border."""
+
+    name: str
+    sides_inspecting: int = Field(ge=1, le=2)
+    cargo_inspection_factor: NonNegative
+    person_inspection_factor: NonNegative
+    tir_inspection_factor: NonNegative
+
+
+class Params(_Strict):
+    """Everything one run needs, validated. Picklable, so workers can receive it."""
+
+    network: NetworkConfig
+    world: World
+    regime: Regime
+    seed: int = 0
+    horizon_days: int = Field(default=365, ge=1)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Params":
+        _check_cross_references(self)
+        return self
+
+
+def _check_cross_references(p: Params) -> None:
+    """Names used in one part of the config must exist in the part that defines them."""
+    nodes = {n.id: n for n in p.network.nodes}
+    world = p.world
+    zones = set(world.economics.price_usd_per_kg)
+    profiles = set(world.inspection.profiles)
+    for i, node in enumerate(p.network.nodes):
+        if node.price_zone not in zones:
+            raise ValueError(f"network.nodes.{i} ({node.id}).price_zone: unknown price zone {node.price_zone!r}")
+        if node.profile is not None and node.profile not in profiles:
+            raise ValueError(f"network.nodes.{i} ({node.id}).profile: unknown inspection profile {node.profile!r}")
+    for kind, profile in world.inspection.default_profile_by_kind.items():
+        if profile not in profiles:
+            raise ValueError(f"world.inspection.default_profile_by_kind.{kind}: unknown profile {profile!r}")
+    for border, profile in world.inspection.counterpart_profile_by_border.items():
+        if profile not in profiles:
+            raise ValueError(f"world.inspection.counterpart_profile_by_border.{border}: unknown profile {profile!r}")
+    missing = set(CONVEYANCES) - set(world.conveyances)
+    if missing:
+        raise ValueError(f"world.conveyances: missing {sorted(missing)}")
+    for name, org in world.organisations.items():
+        where = f"world.organisations.{name}"
+        for origin in org.origins:
+            if origin not in nodes:
+                raise ValueError(f"{where}.origins: unknown node {origin!r}")
+            if nodes[origin].kind != "origin":
+                raise ValueError(f"{where}.origins: node {origin!r} is a {nodes[origin].kind}, not an origin")
+        for market in org.markets:
+            if market not in nodes:
+                raise ValueError(f"{where}.markets: unknown node {market!r}")
+            if nodes[market].kind != "market":
+                raise ValueError(f"{where}.markets: node {market!r} is a {nodes[market].kind}, not a market")
+    total_share = sum(o.flow_share for o in world.organisations.values())
+    if abs(total_share - 1.0) > 1e-6:
+        raise ValueError(f"world.organisations.*.flow_share: shares sum to {total_share:.4f}, not 1")
+    for group, patrol in world.patrols.items():
+        for node_id in patrol.area:
+            if node_id not in nodes:
+                raise ValueError(f"world.patrols.{group}.area: unknown node {node_id!r}")
+    for method in METHODS:
+        if method not in world.detection:
+            raise ValueError(f"world.detection: missing method {method!r}")
+        missing_c = set(CONCEALMENTS) - set(world.detection[method])
+        if missing_c:
+            raise ValueError(f"world.detection.{method}: missing concealments {sorted(missing_c)}")
+    for pname, prof in world.inspection.profiles.items():
+        missing_t = set(CONVEYANCES) - set(prof.targeting)
+        if missing_t:
+            raise ValueError(f"world.inspection.profiles.{pname}.targeting: missing {sorted(missing_t)}")
+
+
+def format_validation_error(err: ValidationError) -> str:
+    """One line per problem: the dotted key, what is wrong and the offending value."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        given = e.get("input")
+        shown = "" if isinstance(given, (dict, list, tuple)) or given is None else f" (got {given!r})"
+        lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
+    return "; ".join(lines)
+
+
+def params_from_mapping(data: Mapping[str, Any]) -> Params:
+    """Validate a plain mapping (the composed config) into :class:`Params`."""
+    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days") if k in data}
+    try:
+        return Params.model_validate(wanted)
+    except ValidationError as err:
+        raise ConfigError(f"config error: {format_validation_error(err)}") from None

@@ -1,0 +1,185 @@
+"""Route options and how organisations weigh them.
+
+For each origin, market and conveyance, organisations consider a menu of candidate
+routes: the shortest paths through every pair of border crossings, so that every
+crossing (official checkpoint or green-border cluster) is a real option, pruned to the
+ones not much slower than the fastest. An organisation values a route by its expected
+profit per kilo, ``P(arrive) x market price - trip cost per kilo``, where ``P(arrive)``
+comes from its own beliefs about the risk at each node; it picks among routes by a logit
+rule, so flows shift smoothly as beliefs change (route displacement).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from sim.economics import trip_cost_per_kg
+from sim.network import CROSSING_KINDS, RouteNetwork
+from sim.params import CONVEYANCES, ConfigError, Params
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way from an origin to a market for one conveyance."""
+
+    conveyance: str
+    nodes: tuple[int, ...]        # node indices, origin first, market last
+    arrival_days: tuple[float, ...]  # days from departure to reach each node
+    km: float
+    cost_per_kg: float
+    crossings: str                # the border crossings it uses, e.g. "tj_panji_poyon>kz_korday>kz_uba"
+
+    @property
+    def days(self) -> float:
+        return self.arrival_days[-1]
+
+
+class RouteMenu:
+    """The candidate routes to one market, arranged for fast vectorised valuation."""
+
+    def __init__(self, routes: list[Route], market_price: float, n_conveyances: int):
+        self.routes = routes
+        self.market_price = market_price
+        conv_index = {c: i for i, c in enumerate(CONVEYANCES)}
+        flat, starts = [], []
+        for route in routes:
+            starts.append(len(flat))
+            c = conv_index[route.conveyance]
+            flat.extend(n * n_conveyances + c for n in route.nodes)
+        self.flat_index = np.asarray(flat, dtype=np.intp)
+        self.starts = np.asarray(starts, dtype=np.intp)
+        self.cost_per_kg = np.asarray([r.cost_per_kg for r in routes])
+
+    def expected_profit_per_kg(self, log_safe: np.ndarray) -> np.ndarray:
+        """Expected profit per kilo of each route given log P(pass) per (node, conveyance)."""
+        log_arrive = np.add.reduceat(log_safe[self.flat_index], self.starts)
+        return np.exp(log_arrive) * self.market_price - self.cost_per_kg
+
+    def choose(self, log_safe: np.ndarray, temperature: float, u: float) -> Route:
+        """Logit choice among routes, driven by one uniform draw ``u`` in [0, 1)."""
+        profit = self.expected_profit_per_kg(log_safe)
+        weights = np.exp((profit - profit.max()) / temperature)
+        cumulative = np.cumsum(weights)
+        return self.routes[int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))]
+
+
+def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, str, str], list[Route]]:
+    """Candidate routes for every (origin, market, conveyance) some organisation uses.
+
+    Cached on the network and transport settings: sweeps call this many times in one
+    worker with the same network.
+    """
+    wanted = set()
+    for org in params.world.organisations.values():
+        for origin, market, conv in itertools.product(org.origins, org.markets, org.conveyances):
+            wanted.add((origin, market, conv))
+    key = (
+        params.network.model_dump_json(),
+        params.world.transport.model_dump_json(),
+        params.world.learning.max_routes_per_market,
+        params.world.learning.max_detour_ratio,
+        tuple(sorted((c, s.model_dump_json()) for c, s in params.world.conveyances.items())),
+    )
+    key = (key, frozenset(wanted))
+    all_menus = _MENU_CACHE.get(key)
+    if all_menus is None:
+        all_menus = _enumerate_routes(wanted, params, network)
+        if len(_MENU_CACHE) >= 8:
+            _MENU_CACHE.pop(next(iter(_MENU_CACHE)))
+        _MENU_CACHE[key] = all_menus
+    for org_name, org in params.world.organisations.items():
+        for origin, market in itertools.product(org.origins, org.markets):
+            if not any(all_menus.get((origin, market, c)) for c in org.conveyances):
+                raise ConfigError(
+                    f"config error: world.organisations.{org_name}: no route from {origin!r} to market "
+                    f"{market!r} for any of its conveyances {list(org.conveyances)} (disconnected network?)"
+                )
+    return all_menus
+
+
+_MENU_CACHE: dict = {}
+
+
+def _enumerate_routes(wanted, params: Params, network: RouteNetwork):
+    menus: dict[tuple[str, str, str], list[Route]] = {}
+    by_conveyance: dict[str, list[tuple[str, str]]] = {}
+    for origin, market, conv in wanted:
+        by_conveyance.setdefault(conv, []).append((origin, market))
+    learning = params.world.learning
+    for conv, pairs in by_conveyance.items():
+        spec = params.world.conveyances[conv]
+        graph = network.usable_by(conv, spec)
+        dist, paths = _all_pairs(graph)
+        vias = [n.id for n in network.nodes if n.kind in CROSSING_KINDS and n.id in graph]
+        country = {n.id: n.country for n in network.nodes}
+        for origin, market in pairs:
+            candidates = _candidate_paths(dist, paths, origin, market, vias, learning.max_detour_ratio, country)
+            routes = [_make_route(network, graph, conv, spec, path) for path in candidates[: learning.max_routes_per_market]]
+            menus[(origin, market, conv)] = routes
+    return menus
+
+
+def _all_pairs(graph: nx.Graph):
+    dist, paths = {}, {}
+    for source, (d, p) in nx.all_pairs_dijkstra(graph, weight="days"):
+        dist[source], paths[source] = d, p
+    return dist, paths
+
+
+def _candidate_paths(dist, paths, origin, market, vias, max_ratio, country) -> list[tuple[str, ...]]:
+    """Shortest paths origin -> x1 -> x2 -> market through pairs of crossings, fastest first.
+
+    A route never revisits a node, nor re-enters a country it has left.
+    """
+    if origin not in dist or market not in dist[origin]:
+        return []
+    limit = dist[origin][market] * max_ratio + 1e-9
+    d_from_origin, found = dist[origin], {}
+    stops = [None, *vias]
+    for x1 in stops:
+        d1 = 0.0 if x1 is None else d_from_origin.get(x1, math.inf)
+        if d1 > limit:
+            continue
+        start = origin if x1 is None else x1
+        for x2 in stops:
+            if x2 is not None and x2 == x1:
+                continue
+            d2 = 0.0 if x2 is None else dist[start].get(x2, math.inf)
+            mid = start if x2 is None else x2
+            total = d1 + d2 + dist[mid].get(market, math.inf)
+            if total > limit:
+                continue
+            path = tuple(paths[origin][start][:-1]) + tuple(paths[start][mid][:-1]) + tuple(paths[mid][market])
+            if len(set(path)) == len(path) and _enters_each_country_once(path, country):
+                found[path] = total
+    return sorted(found, key=lambda p: (found[p], p))
+
+
+def _enters_each_country_once(path: tuple[str, ...], country: dict[str, str]) -> bool:
+    visited, previous = set(), None
+    for node in path:
+        c = country[node]
+        if c != previous:
+            if c in visited:
+                return False
+            visited.add(c)
+            previous = c
+    return True
+
+
+def _make_route(network: RouteNetwork, graph: nx.Graph, conv: str, spec, path: tuple[str, ...]) -> Route:
+    arrival, km, t = [0.0], 0.0, 0.0
+    for u, v in zip(path, path[1:]):
+        edge = graph.edges[u, v]
+        t += edge["days"]
+        km += edge["km"]
+        arrival.append(t)
+    idx = network.index
+    crossings = ">".join(n for n in path if network.nodes[idx[n]].kind in CROSSING_KINDS)
+    return Route(conveyance=conv, nodes=tuple(idx[n] for n in path), arrival_days=tuple(arrival), km=km,
+                 cost_per_kg=trip_cost_per_kg(spec, km), crossings=crossings)

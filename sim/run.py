@@ -1,0 +1,71 @@
+"""A run is a function of (parameters, seed) that returns its results.
+
+:func:`simulate` builds the model, runs it to the horizon and returns a
+:class:`RunResult`; it writes nothing. It is cheap to call many times and safe to call
+in worker processes (sweeps, comparisons and calibration call it through
+:mod:`sim.sweep`). Writing a run directory is :func:`sim.outputs.write_run`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from sim.model import NorthernRouteModel
+from sim.network import RouteNetwork
+from sim.outcomes import summarise
+from sim.params import Params
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced."""
+
+    params: Params
+    seed: int
+    summary: dict[str, float]
+    daily: pd.DataFrame
+    shipments: pd.DataFrame
+    events: pd.DataFrame | None
+    edge_flows_kg: dict[tuple[str, str], float]
+    seized_kg_by_node: dict[str, float]
+    network: RouteNetwork = field(repr=False)
+
+
+def simulate(params: Params, seed: int | None = None, *, keep_events: bool = True,
+             on_day: Callable[[int], None] | None = None) -> RunResult:
+    """Run the model once to its horizon and return what it measured.
+
+    Args:
+        params: validated parameters.
+        seed: random seed; defaults to ``params.seed``.
+        keep_events: keep the per-hop event log (memory; off in large sweeps).
+        on_day: called after each simulated day with the day number (progress bars).
+    """
+    seed = params.seed if seed is None else seed
+    model = NorthernRouteModel(params, rng=seed, keep_events=keep_events)
+    while model.running:
+        model.step()
+        if on_day is not None:
+            on_day(model.day)
+    shipments = model.ledger.shipments_frame()
+    seized = shipments[shipments["outcome"] == "seized"]
+    return RunResult(
+        params=params,
+        seed=seed,
+        summary=summarise(model, shipments),
+        daily=_daily_frame(model),
+        shipments=shipments,
+        events=model.ledger.events_frame() if keep_events else None,
+        edge_flows_kg=model.ledger.edge_flows_kg(),
+        seized_kg_by_node={str(k): float(v) for k, v in seized.groupby(seized["outcome_node"].astype(str))["kg"].sum().items()},
+        network=model.network,
+    )
+
+
+def _daily_frame(model: NorthernRouteModel) -> pd.DataFrame:
+    frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    frame.insert(0, "day", range(1, len(frame) + 1))
+    return frame
