@@ -1,0 +1,135 @@
+"""Command line: ``python -m sim`` runs a scenario; subcommands do the rest.
+
+- ``python -m sim [hydra overrides]``: run the baseline (or any scenario) for one
+  horizon, write the run directory, print the summary table. Hydra's ``-m`` multirun
+  works for small sweeps: ``python -m sim -m seed=1,2,3 regime=two_sided,customs_union``.
+- ``python -m sim provenance [TEXT]``: every number, its value, its source or assumption.
+- ``python -m sim presets`` / ``brief NAME`` / ``compare ...``: preset scenarios and the
+  comparison of interventions (:mod:`sim.policies`, :mod:`sim.compare`).
+- ``python -m sim sweep ...``: large sweeps (:mod:`sim.sweep`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from sim.config import SCENARIOS_DIR, config_to_dict, params_from_config
+from sim.outputs import HEADLINE, summary_table, write_run
+from sim.params import ConfigError
+from sim.run import simulate
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "provenance": ("sim.cli", "main_provenance"),
+    "presets": ("sim.policies", "main_presets"),
+    "brief": ("sim.policies", "main_brief"),
+    "compare": ("sim.compare", "main_compare"),
+    "sweep": ("sim.sweep.cli", "main"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: dispatch a subcommand, or hand the arguments to Hydra for a run."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0])(argv[1:])
+    sys.argv = [sys.argv[0], *argv]
+    hydra_main()
+    return 0
+
+
+@hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
+def hydra_main(cfg: DictConfig) -> None:
+    """Hydra's task function: one run (or one job of a ``-m`` multirun)."""
+    logging.getLogger("MESA").setLevel(logging.WARNING)   # Mesa logs every step at INFO
+    try:
+        run_scenario(cfg)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        sys.exit(2)
+
+
+def run_scenario(cfg: DictConfig) -> Path:
+    """Simulate the composed scenario, write its run directory, print the summary table."""
+    params = params_from_config(cfg)
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
+        result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1))
+    replications = int(cfg.report.replications)
+    intervals = _replicate(list(hydra_cfg.overrides.task), params, replications, str(cfg.report.engine)) \
+        if replications > 1 else None
+    write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
+              extra_files=_briefing_files(cfg))
+    print(summary_table(result.summary, result.seed, intervals, replications))
+    print(f"\nRun directory: {out_dir}")
+    return out_dir
+
+
+def _replicate(overrides: list[str], params, replications: int, engine: str) -> dict[str, tuple[float, float]]:
+    """Run other seeds of the same scenario through the sweep engine; 5-95% intervals."""
+    from sim.sweep import Experiment, run_experiments
+
+    scenario = tuple(o for o in overrides if not o.startswith(("seed=", "report.", "output.")))
+    experiments = [Experiment(run_id=f"rep{r}", scenario=scenario, seed=params.seed + 1 + r,
+                              updates={"horizon_days": params.horizon_days}, inputs={"replication": r})
+                   for r in range(replications)]
+    table = run_experiments(experiments, engine=engine, progress=True)
+    ok = table[table["status"] == "ok"]
+    return {key: (float(ok[key].quantile(0.05)), float(ok[key].quantile(0.95)))
+            for key, _label, _unit in HEADLINE if key in ok}
+
+
+def _briefing_files(cfg: DictConfig) -> dict[str, str]:
+    """A preset's briefing goes into its run directory."""
+    try:
+        from sim.policies import briefing_markdown
+    except ImportError:
+        return {}
+    text = briefing_markdown(cfg)
+    return {"briefing.md": text} if text else {}
+
+
+def _subcommand(name: str) -> Callable[[list[str]], int]:
+    import importlib
+
+    module, function = SUBCOMMANDS[name]
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as err:
+        def unavailable(_argv: list[str]) -> int:
+            print(f"error: '{name}' is not available in this version ({err})", file=sys.stderr)
+            return 2
+        return unavailable
+
+
+def main_provenance(argv: list[str]) -> int:
+    """Print every number of the composed baseline config with its source or assumption."""
+    import argparse
+
+    from sim.config import compose_config, config_to_dict
+    from sim.provenance import provenance_table
+
+    parser = argparse.ArgumentParser(prog="python -m sim provenance",
+                                     description="Where every number of a scenario comes from.")
+    parser.add_argument("filter", nargs="?", default="", help="show only keys containing this text")
+    parser.add_argument("--assumptions", action="store_true", help="show only assumptions")
+    parser.add_argument("overrides", nargs="*", default=[], help="Hydra overrides (e.g. regime=customs_union)")
+    args = parser.parse_args(argv)
+    try:
+        config = config_to_dict(compose_config(args.overrides))
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    for key, value, citation, rng in provenance_table(config):
+        if args.filter not in key or (args.assumptions and not citation.startswith("ASSUMPTION")):
+            continue
+        print(f"{key} = {value:g}  {rng}\n    {citation}")
+    return 0

@@ -1,0 +1,45 @@
+"""Time-series charts of a run (the route map is :mod:`sim.maps`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+CAPTION = "Simulated model output (one run, seed {seed}); not observed data. Sources of parameters: scenarios/provenance.yaml"
+
+
+def draw_timeseries(daily: pd.DataFrame, path: str | Path, seed: int, title: str = "") -> Figure:
+    """Three panels: cumulative tonnes (entered, delivered, seized, in transit), daily
+    seizures, cumulative bribes. Saved as PNG at ``path``."""
+    fig = Figure(figsize=(11, 8.5), dpi=110)
+    FigureCanvasAgg(fig)
+    ax_mass, ax_seiz, ax_bribe = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1, 1]})
+    day = daily["day"]
+    for col, label, colour in (("kg_entered", "entered the route", "#444444"),
+                               ("kg_delivered", "delivered to markets", "#1f77b4"),
+                               ("kg_in_transit", "in transit", "#ff7f0e"),
+                               ("kg_seized", "seized", "#d62728")):
+        ax_mass.plot(day, daily[col] / 1000, label=label, color=colour, lw=1.8)
+    ax_mass.set_ylabel("tonnes (cumulative)")
+    ax_mass.legend(loc="upper left", frameon=False)
+    seizures_per_day = daily["seizures"].diff().fillna(daily["seizures"])
+    kg_per_day = daily["kg_seized"].diff().fillna(daily["kg_seized"])
+    ax_seiz.bar(day, kg_per_day, color="#d62728", width=1.0, alpha=0.7)
+    ax_seiz.set_ylabel("kg seized / day")
+    ax_seiz2 = ax_seiz.twinx()
+    ax_seiz2.plot(day, seizures_per_day.rolling(7, min_periods=1).mean(), color="black", lw=1)
+    ax_seiz2.set_ylabel("seizures / day (7-day mean)")
+    ax_bribe.plot(day, daily["bribes_usd"] / 1e6, color="#9467bd", lw=1.8)
+    ax_bribe.set_ylabel("bribes paid, $M (cum.)")
+    ax_bribe.set_xlabel("day of the simulated year")
+    for ax in (ax_mass, ax_seiz, ax_bribe):
+        ax.grid(alpha=0.3)
+        ax.spines[["top"]].set_visible(False)
+    fig.suptitle(title or "Heroin on the Northern Route, day by day", fontsize=13)
+    fig.text(0.01, 0.005, CAPTION.format(seed=seed), fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.savefig(path)
+    return fig
