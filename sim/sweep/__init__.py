@@ -1,0 +1,25 @@
+"""Sweeps: many runs of the model (levers x uncertainties x replications), in parallel.
+
+The project's one way to run many simulations; comparisons of interventions and the
+calibration call :func:`run_experiments` too. See ``docs/sweeps.md``.
+
+    from sim.sweep import Experiment, run_experiments, summarise_results
+    exps = [Experiment(f"cu/rep{r}", ("regime=customs_union",), seed=r) for r in range(10)]
+    table = run_experiments(exps, engine="processes", results_dir="results/sweeps/cu")
+"""
+
+from sim.sweep.experiment import Experiment, replication_seeds
+from sim.sweep.runner import ENGINES, failure_report, run_experiments
+from sim.sweep.store import SweepMismatchError
+from sim.sweep.summary import outcome_columns, summarise_results
+
+__all__ = [
+    "ENGINES",
+    "Experiment",
+    "SweepMismatchError",
+    "failure_report",
+    "outcome_columns",
+    "replication_seeds",
+    "run_experiments",
+    "summarise_results",
+]

@@ -1,0 +1,265 @@
+"""Run many experiments on an engine and collect one table: :func:`run_experiments`.
+
+The engine is Dask distributed (see ``docs/sweeps.md`` for why): ``"processes"`` starts a
+:class:`distributed.LocalCluster` on this machine, ``"dask"`` connects to a scheduler
+that already runs (a cluster started with ``dask scheduler`` / ``dask worker``, or by
+dask-jobqueue on Slurm/PBS), and ``"serial"`` runs in this process (debugging, tests).
+All three call the same :func:`sim.sweep.worker.run_experiment`, so they give the same
+table: seeds come with the experiments, never from the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import pandas as pd
+
+from sim.params import ConfigError
+from sim.sweep.experiment import Experiment, check_unique_ids
+from sim.sweep.store import ResultStore
+from sim.sweep.worker import failed_row, run_experiment
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("serial", "processes", "dask")
+#: Columns that describe a run, in table order (inputs and updates go between).
+FRONT, MIDDLE = ("run_id", "seed"), ("overrides", "horizon_days", "status", "error", "wall_s", "sim_s")
+
+OnResult = Callable[[dict[str, Any]], None]
+
+
+def run_experiments(experiments: Sequence[Experiment], *, engine: str = "processes", workers: int | None = None,
+                    results_dir: str | Path | None = None, progress: bool = True, retry_failed: bool = True,
+                    scheduler_address: str | None = None, horizon_days: int | None = None,
+                    batch_size: int = 100, flush_seconds: float = 10.0,
+                    summary_by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Run every experiment once and return one row per run, in the experiments' order.
+
+    Args:
+        experiments: the runs (unique ``run_id`` each).
+        engine: ``"serial"`` (this process), ``"processes"`` (Dask LocalCluster on this
+            machine) or ``"dask"`` (an existing Dask scheduler at ``scheduler_address``).
+        workers: worker processes for ``"processes"`` (default: all cores).
+        results_dir: where to keep results; with it the sweep is resumable: finished runs
+            are written batch by batch, and a re-run skips them.
+        progress: show a progress bar (runs done, runs/s, time left).
+        retry_failed: when resuming, run again the runs recorded as failed.
+        scheduler_address: ``tcp://host:8786`` or a scheduler JSON file, for ``"dask"``.
+        horizon_days: simulate this many days in every run (default: each config's own).
+        batch_size, flush_seconds: write a part when this many runs are waiting, or when
+            this long has passed since the last part (at most that much work is lost).
+        summary_by: with ``results_dir``, also write ``summary.csv`` grouped by these columns.
+
+    Returns:
+        run_id, seed, the inputs and updates columns, overrides, horizon_days, status
+        ("ok"/"failed"), error, wall_s (time on the worker), sim_s (time in simulate),
+        then every outcome of :func:`sim.outcomes.summarise` (NaN where a run lacks it).
+    """
+    experiments = list(experiments)
+    check_unique_ids(experiments)
+    if engine not in ENGINES:
+        raise ConfigError(f"sweep error: engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "dask" and not scheduler_address:
+        raise ConfigError("sweep error: scheduler_address: the 'dask' engine needs the address of a running scheduler")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"sweep error: workers: must be at least 1 (got {workers})")
+    if horizon_days is not None and horizon_days < 1:
+        raise ConfigError(f"sweep error: horizon_days: must be at least 1 (got {horizon_days})")
+
+    store = ResultStore(results_dir, experiments, horizon_days) if results_dir is not None else None
+    try:
+        recorded = store.recorded() if store is not None else pd.DataFrame(columns=["run_id", "status"])
+        keep = recorded["status"] == "ok" if retry_failed else recorded["status"].notna()
+        finished = set(recorded.loc[keep, "run_id"])
+        pending = [e for e in experiments if e.run_id not in finished]
+        collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
+                               progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
+        try:
+            if pending:
+                _ENGINE_FUNCS[engine](pending, horizon_days, collector.add,
+                                      workers=workers, scheduler_address=scheduler_address)
+        finally:
+            collector.close()  # whatever finished is on disk, even on Ctrl-C
+        table = assemble(experiments, recorded, collector.rows)
+        if store is not None:
+            store.write_table("results.parquet", table)
+            if summary_by is not None:
+                from sim.sweep.summary import summarise_results
+                store.write_table("summary.csv", summarise_results(table, by=list(summary_by)))
+    finally:
+        if store is not None:
+            store.close()
+    report = failure_report(table, retry_hint=results_dir is not None)
+    if report:  # on screen with the progress bar; through logging when quiet
+        if progress:
+            print(report, file=sys.stderr)
+        else:
+            log.warning(report)
+    return table
+
+
+# --- engines ------------------------------------------------------------------------
+
+
+def _run_serial(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, **_: Any) -> None:
+    for exp in pending:
+        on_result(run_experiment(exp, horizon_days))
+
+
+def _run_processes(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, *,
+                   workers: int | None = None, **_: Any) -> None:
+    from distributed import Client, LocalCluster
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        _run_on_client(client, pending, horizon_days, on_result)
+
+
+def _run_dask(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, *,
+              scheduler_address: str | None = None, **_: Any) -> None:
+    from distributed import Client
+
+    if scheduler_address and scheduler_address.endswith(".json") and Path(scheduler_address).exists():
+        client = Client(scheduler_file=scheduler_address)
+    else:
+        client = Client(scheduler_address)
+    with client:
+        _run_on_client(client, pending, horizon_days, on_result)
+
+
+def _run_on_client(client, pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult) -> None:
+    """Keep every worker busy with a bounded number of runs in flight; record each as it ends.
+
+    A sliding window (a few runs per worker thread) rather than submitting everything:
+    memory stays flat for sweeps of any size, and a cluster that grows gets more work.
+    """
+    from distributed import as_completed
+
+    queue: Iterator[Experiment] = iter(pending)
+    in_flight: dict[str, Experiment] = {}
+    done = as_completed()
+
+    def window() -> int:
+        return max(8, 3 * sum(client.nthreads().values()))
+
+    def submit(n: int) -> None:
+        for _ in range(n):
+            exp = next(queue, None)
+            if exp is None:
+                return
+            future = client.submit(run_experiment, exp, horizon_days, pure=False)
+            in_flight[future.key] = exp
+            done.add(future)
+
+    size, sized_at = window(), time.monotonic()
+    submit(size)
+    for future in done:
+        exp = in_flight.pop(future.key)
+        try:
+            row = future.result()
+        except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
+            row = failed_row(exp, err, horizon_days=horizon_days)
+        future.release()
+        on_result(row)
+        if time.monotonic() - sized_at > 5:
+            size, sized_at = window(), time.monotonic()
+        submit(size - len(in_flight))
+
+
+_ENGINE_FUNCS = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
+
+
+# --- collecting, writing, reporting -------------------------------------------------
+
+
+class _Collector:
+    """Receives finished runs: counts them, shows progress, writes them batch by batch."""
+
+    def __init__(self, store: ResultStore | None, *, total: int, already: int, progress: bool,
+                 batch_size: int, flush_seconds: float):
+        self.store, self.rows, self.buffer = store, [], []
+        self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
+        self.flushed_at = time.monotonic()
+        self.failed = 0
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=already, unit="run", desc="sweep", smoothing=0.05,
+                            dynamic_ncols=True, file=sys.stderr)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.buffer.append(row)
+        if row.get("status") != "ok":
+            self.failed += 1
+            if self.bar is not None:
+                self.bar.set_postfix(failed=self.failed, refresh=False)
+        if self.bar is not None:
+            self.bar.update(1)
+        if len(self.buffer) >= self.batch_size or time.monotonic() - self.flushed_at >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is not None and self.buffer:
+            self.store.write_part(self.buffer)
+        self.buffer = []
+        self.flushed_at = time.monotonic()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+
+
+def assemble(experiments: Sequence[Experiment], recorded: pd.DataFrame, new_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per experiment (the latest record of each), columns in a fixed order."""
+    frames = [f for f in (recorded, pd.DataFrame(new_rows)) if len(f)]
+    if frames:
+        frames = [f.dropna(axis=1, how="all") for f in frames]
+        table = pd.concat(frames, ignore_index=True, sort=False).drop_duplicates("run_id", keep="last")
+    else:
+        table = pd.DataFrame(columns=list(FRONT + MIDDLE))
+    order = [e.run_id for e in experiments]
+    table = table.set_index("run_id").reindex(order).reset_index()
+    for column, default in (("status", "failed"), ("error", None), ("overrides", ""),
+                            ("wall_s", float("nan")), ("sim_s", float("nan")), ("horizon_days", float("nan"))):
+        if column not in table:
+            table[column] = default
+    table["status"] = table["status"].fillna("failed")  # cannot happen unless a part was removed by hand
+    table["error"] = table["error"].astype(object).where(table["error"].notna(), None)
+    labels = _ordered_keys(e.inputs for e in experiments)
+    updated = [k for k in _ordered_keys(e.updates for e in experiments) if k not in labels]
+    front = list(FRONT) + labels + updated + [c for c in MIDDLE if c not in labels]
+    rest = [c for c in table.columns if c not in front]
+    table = table[front + rest]
+    table.attrs["outcomes"] = rest
+    return table
+
+
+def _ordered_keys(dicts) -> list[str]:
+    keys: dict[str, None] = {}
+    for d in dicts:
+        keys.update(dict.fromkeys(d))
+    return list(keys)
+
+
+def failure_report(table: pd.DataFrame, retry_hint: bool = True, limit: int = 20) -> str:
+    """A few lines naming the failed runs and their errors ('' when none failed)."""
+    failed = table[table["status"] != "ok"]
+    if failed.empty:
+        return ""
+    lines = [f"sweep: {len(failed)} of {len(table)} runs failed"
+             + (" (run the same sweep into the same results directory to retry only those):" if retry_hint else ":")]
+    for run_id, error in zip(failed["run_id"].head(limit), failed["error"].head(limit)):
+        lines.append(f"  {run_id}: {error}")
+    if len(failed) > limit:
+        lines.append(f"  ... and {len(failed) - limit} more (see the 'error' column)")
+    return "\n".join(lines)
