@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
@@ -32,6 +33,10 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config") -
             return compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        place = f"{where.name}, line {where.line + 1}" if where else "a YAML file"
+        raise ConfigError(f"config error: malformed YAML in {place}: {getattr(err, 'problem', err)}") from None
 
 
 def config_to_dict(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def with_updates(params: Params, updates: dict[str, Any]) -> Params:
     already exist (a misspelt key is an error, not a silent new setting); composing a
     Hydra config per run would cost far more than the run itself.
     """
-    data = params.model_dump(mode="python")
+    data = params.model_dump(mode="json")
     for key, value in updates.items():
         set_dotted(data, key, value)
     return params_from_mapping(data)

@@ -1,0 +1,131 @@
+"""The agents' rules: organisations learn and choose, posts screen, officers weigh bribes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.agents import BRIBED, CLEARED, CONVEYANCE_INDEX, PASSED, SEIZED, Courier, Officer, PostSide
+from sim.config import with_updates
+from sim.model import NorthernRouteModel
+
+
+@pytest.fixture
+def model(short_params):
+    return NorthernRouteModel(short_params, rng=1)
+
+
+def _an_organisation(model, org_type="kyrgyz_networks"):
+    return next(o for o in model.organisations if o.org_type == org_type)
+
+
+def test_a_seizure_makes_that_node_look_riskier_for_that_conveyance(model):
+    org = _an_organisation(model)
+    node, car = model.network.index["kz_korday"], CONVEYANCE_INDEX["car"]
+    before = org.risk[node].copy()
+    org.learn_from_seizure(node, car)
+    assert org.risk[node, car] > before[car]
+    others = [i for i in range(len(before)) if i != car]
+    assert np.array_equal(org.risk[node, others], before[others])
+
+
+def test_a_delivery_makes_the_route_look_safer(model):
+    org = _an_organisation(model)
+    route = org.menus[next(iter(org.menus))].routes[0]
+    c = CONVEYANCE_INDEX[route.conveyance]
+    before = org.risk[list(route.nodes), c].copy()
+    org.learn_from_delivery(route)
+    after = org.risk[list(route.nodes), c]
+    assert np.all(after <= before) and np.any(after < before)
+
+
+def test_route_choice_moves_away_from_a_node_where_loads_were_lost(model):
+    org = _an_organisation(model)
+    market = "kz_almaty"
+    menu = org.menus[market]
+    korday = model.network.index["kz_korday"]
+    uses_korday = np.array([korday in r.nodes for r in menu.routes])
+    assert uses_korday.any() and not uses_korday.all()
+
+    def share_via_korday():
+        picks = [org.choose_route(market) for _ in range(400)]
+        return np.mean([korday in r.nodes for r in picks])
+
+    before = share_via_korday()
+    for _ in range(5):
+        for c in range(org.risk.shape[1]):
+            org.learn_from_seizure(korday, c)
+    after = share_via_korday()
+    assert after < before - 0.05
+
+
+def _side(model, p_inspect, p_detect, corruption):
+    officers = [Officer(model, "test", "test agency", corruption)]
+    return PostSide("test agency", [p_inspect] * 5, [p_detect] * 5, officers)
+
+
+def _courier(model):
+    org = _an_organisation(model)
+    route = org.menus["kz_almaty"].routes[0]
+    return Courier(model, org, "kz_almaty", route, 5000, "KG")
+
+
+def test_a_post_that_inspects_and_finds_seizes_from_an_honest_officer(model):
+    post = next(p for p in model.posts if p is not None)
+    post.sides = [_side(model, 1.0, 1.0, 0.0)]
+    courier = _courier(model)
+    model.ledger.record_dispatch(courier.shipment, courier.route.nodes[0])
+    assert post.screen(courier, 0.5) == SEIZED
+    assert model.ledger.seized_g == 5000
+
+
+def test_a_post_that_never_inspects_lets_loads_pass(model):
+    post = next(p for p in model.posts if p is not None)
+    post.sides = [_side(model, 0.0, 1.0, 0.0)]
+    assert post.screen(_courier(model), 0.5) == PASSED
+
+
+def test_an_inspection_that_finds_nothing_clears_the_load(model):
+    post = next(p for p in model.posts if p is not None)
+    post.sides = [_side(model, 1.0, 0.0, 0.0)]
+    assert post.screen(_courier(model), 0.5) == CLEARED
+
+
+def test_a_corrupt_undeterred_officer_takes_a_large_bribe(short_params):
+    params = with_updates(short_params, {"world.corruption.deterrence": 0.0, "world.corruption.bribe_scale_usd": 1.0})
+    model = NorthernRouteModel(params, rng=2)
+    post = next(p for p in model.posts if p is not None)
+    post.sides = [_side(model, 1.0, 1.0, 1.0)]
+    post.sides[0].officers[0].corruptibility = 1.0
+    courier = _courier(model)
+    assert post.screen(courier, 0.5) == BRIBED
+    assert model.ledger.bribes_count == 1 and courier.shipment.bribes_usd > 0
+
+
+def test_patrols_go_where_loads_were_found(model):
+    patrol = model.patrols.to_list()[0]
+    hot = patrol.area[-1]
+    for day in range(20):
+        patrol.note_find(day * 0.1, hot)
+    visits = 0
+    for _ in range(300):
+        patrol.choose_position()
+        visits += patrol.position == hot
+    assert visits / 300 > 0.6
+
+
+def test_organisations_send_what_they_receive(short_params):
+    model = NorthernRouteModel(short_params, rng=3)
+    model.run()
+    for org in model.organisations:
+        received = org.daily_supply_g * short_params.horizon_days
+        sent = sum(s.grams for s in model.ledger.shipments if s.organisation == org.unique_id)
+        assert sent + org.stock_g == received
+
+
+def test_couriers_come_from_the_nationalities_organisations_recruit(short_params):
+    model = NorthernRouteModel(short_params, rng=4)
+    model.run()
+    for org_type, spec in short_params.world.organisations.items():
+        seen = {s.nationality for s in model.ledger.shipments if s.org_type == org_type}
+        assert seen <= set(spec.courier_nationalities)

@@ -1,0 +1,65 @@
+"""Customs-union rules on the Kazakh-Russian border change who inspects and where loads are found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.config import load_params, with_updates
+from sim.model import NorthernRouteModel
+from sim.run import simulate
+
+REGIMES = ("two_sided", "single_inspection", "customs_union")
+
+
+@pytest.fixture(scope="module")
+def regime_params():
+    return {r: with_updates(load_params([f"regime={r}"]), {"horizon_days": 120}) for r in REGIMES}
+
+
+def _kz_ru_posts(model):
+    return [p for p, n in zip(model.posts, model.network.nodes)
+            if p is not None and n.border == "kz_ru" and n.kind == "border_checkpoint"]
+
+
+def test_two_sided_border_has_both_sides_inspecting_except_simplified_posts(regime_params):
+    model = NorthernRouteModel(regime_params["two_sided"], rng=0)
+    for post in _kz_ru_posts(model):
+        node = model.network.nodes[post.node]
+        assert len(post.sides) == 2
+        assert post.both_sides_inspect is (not node.simplified)
+
+
+def test_single_inspection_has_the_sides_take_turns(regime_params):
+    model = NorthernRouteModel(regime_params["single_inspection"], rng=0)
+    assert all(len(p.sides) == 2 and not p.both_sides_inspect for p in _kz_ru_posts(model))
+
+
+def test_customs_union_opens_cargo_less_at_the_border(regime_params):
+    two = NorthernRouteModel(regime_params["two_sided"], rng=0)
+    union = NorthernRouteModel(regime_params["customs_union"], rng=0)
+    truck = 0  # CONVEYANCES index of "truck"
+    for a, b in zip(_kz_ru_posts(two), _kz_ru_posts(union)):
+        assert b.sides[0].p_inspect[truck] < a.sides[0].p_inspect[truck]
+
+
+def _inspections_and_seizures(params, seeds):
+    rows = []
+    for seed in seeds:
+        model = NorthernRouteModel(params, rng=seed, keep_events=False)
+        model.run()
+        inspections = sum(p.inspections for p in _kz_ru_posts(model))
+        summary = simulate(params, seed=seed, keep_events=False).summary
+        rows.append((inspections, summary["kg_seized_border_kz_ru"], summary["kg_seized_eu_border"]))
+    return np.array(rows)
+
+
+def test_customs_union_moves_seizures_from_the_kazakh_russian_border_toward_the_eu(regime_params):
+    seeds = range(3)
+    two = _inspections_and_seizures(regime_params["two_sided"], seeds)
+    union = _inspections_and_seizures(regime_params["customs_union"], seeds)
+    assert union[:, 0].mean() < 0.6 * two[:, 0].mean()          # fewer inspections at the KZ-RU border
+    assert union[:, 1].mean() < two[:, 1].mean()                # fewer kg seized there
+    share_two = two[:, 1].sum() / (two[:, 1].sum() + two[:, 2].sum())
+    share_union = union[:, 1].sum() / (union[:, 1].sum() + union[:, 2].sum())
+    assert share_union < share_two                              # seizures happen further on
