@@ -236,7 +236,7 @@ def assemble(experiments: Sequence[Experiment], recorded: pd.DataFrame, new_rows
     table["status"] = table["status"].fillna("failed")  # cannot happen unless a part was removed by hand
     table["error"] = table["error"].astype(object).where(table["error"].notna(), None)
     labels = _ordered_keys(e.inputs for e in experiments)
-    updated = [k for k in _ordered_keys(e.updates for e in experiments) if k not in labels]
+    updated = [k for k in _ordered_keys(e.updates for e in experiments) if k not in labels and k not in MIDDLE]
     front = list(FRONT) + labels + updated + [c for c in MIDDLE if c not in labels]
     rest = [c for c in table.columns if c not in front]
     table = table[front + rest]
