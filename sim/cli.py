@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
 def hydra_main(cfg: DictConfig) -> None:
     """Hydra's task function: one run (or one job of a ``-m`` multirun)."""
-    logging.getLogger("MESA").setLevel(logging.WARNING)   # Mesa logs every step at INFO
+    for noisy in ("MESA", "distributed", "tornado"):      # Mesa logs every step, Dask every worker, at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         run_scenario(cfg)
     except ConfigError as err:
@@ -64,17 +65,21 @@ def run_scenario(cfg: DictConfig) -> Path:
     with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
         result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1))
     replications = int(cfg.report.replications)
-    intervals = _replicate(list(hydra_cfg.overrides.task), params, replications, str(cfg.report.engine)) \
-        if replications > 1 else None
+    intervals = _replicate(list(hydra_cfg.overrides.task), params, replications, str(cfg.report.engine),
+                           result.summary) if replications > 0 else None
     write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
               extra_files=_briefing_files(cfg))
-    print(summary_table(result.summary, result.seed, intervals, replications))
+    print(summary_table(result.summary, result.seed, intervals, replications + 1))
     print(f"\nRun directory: {out_dir}")
     return out_dir
 
 
-def _replicate(overrides: list[str], params, replications: int, engine: str) -> dict[str, tuple[float, float]]:
-    """Run other seeds of the same scenario through the sweep engine; 5-95% intervals."""
+def _replicate(overrides: list[str], params, replications: int, engine: str,
+               this_run: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Run other seeds of the same scenario through the sweep engine; 5-95% intervals
+    over those runs and this one."""
+    import pandas as pd
+
     from sim.sweep import Experiment, run_experiments
 
     scenario = tuple(o for o in overrides if not o.startswith(("seed=", "report.", "output.")))
@@ -82,7 +87,7 @@ def _replicate(overrides: list[str], params, replications: int, engine: str) -> 
                               updates={"horizon_days": params.horizon_days}, inputs={"replication": r})
                    for r in range(replications)]
     table = run_experiments(experiments, engine=engine, progress=True)
-    ok = table[table["status"] == "ok"]
+    ok = pd.concat([table[table["status"] == "ok"], pd.DataFrame([this_run])], ignore_index=True)
     return {key: (float(ok[key].quantile(0.05)), float(ok[key].quantile(0.95)))
             for key, _label, _unit in HEADLINE if key in ok}
 

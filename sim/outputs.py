@@ -114,7 +114,7 @@ def summary_table(summary: Mapping[str, float], seed: int, intervals: Mapping[st
         interval = f"[{_fmt(low_high[0], unit)}, {_fmt(low_high[1], unit)}]" if low_high else "n/a (1 run)"
         lines.append(f"{label:44s} {value:>16s}  {interval:>26s}  {unit}")
     lines.append("-" * 98)
-    source = f"Simulated: seed {seed}" + (f"; intervals: 5-95% over {n_replications} replications (other seeds)"
+    source = f"Simulated: seed {seed}" + (f"; intervals: 5-95% over {n_replications} runs (this seed and others)"
                                            if intervals else "; run replications for intervals")
     lines.append(source + ". Parameter sources: scenarios/provenance.yaml (python -m sim provenance).")
     return "\n".join(lines)
