@@ -20,10 +20,10 @@ def draw_timeseries(daily: pd.DataFrame, path: str | Path, seed: int, title: str
     day = daily["day"]
     for col, label, colour in (("kg_entered", "entered the route", "#444444"),
                                ("kg_delivered", "delivered to markets", "#1f77b4"),
-                               ("kg_in_transit", "in transit", "#ff7f0e"),
+                               ("kg_in_transit", "on the road now (not cumulative)", "#ff7f0e"),
                                ("kg_seized", "seized", "#d62728")):
         ax_mass.plot(day, daily[col] / 1000, label=label, color=colour, lw=1.8)
-    ax_mass.set_ylabel("tonnes (cumulative)")
+    ax_mass.set_ylabel("tonnes")
     ax_mass.legend(loc="upper left", frameon=False)
     seizures_per_day = daily["seizures"].diff().fillna(daily["seizures"])
     kg_per_day = daily["kg_seized"].diff().fillna(daily["kg_seized"])
