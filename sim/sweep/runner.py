@@ -58,7 +58,8 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
     Returns:
         run_id, seed, the inputs and updates columns, overrides, horizon_days, status
         ("ok"/"failed"), error, wall_s (time on the worker), sim_s (time in simulate),
-        then every outcome of :func:`sim.outcomes.summarise` (NaN where a run lacks it).
+        then every outcome of :func:`sim.outcomes.summarise`, sorted by name (NaN where a
+        run lacks it).
     """
     experiments = list(experiments)
     check_unique_ids(experiments)
@@ -238,7 +239,7 @@ def assemble(experiments: Sequence[Experiment], recorded: pd.DataFrame, new_rows
     labels = _ordered_keys(e.inputs for e in experiments)
     updated = [k for k in _ordered_keys(e.updates for e in experiments) if k not in labels and k not in MIDDLE]
     front = list(FRONT) + labels + updated + [c for c in MIDDLE if c not in labels]
-    rest = [c for c in table.columns if c not in front]
+    rest = sorted(c for c in table.columns if c not in front)  # sorted: not in the order runs finished
     table = table[front + rest]
     table.attrs["outcomes"] = rest
     return table

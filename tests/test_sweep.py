@@ -1,0 +1,212 @@
+"""Sweeps on a real Dask cluster: same numbers as serial, nothing lost, failures recorded.
+
+These tests start real Dask LocalClusters (separate worker processes) and kill a sweep
+with SIGKILL; they use 30-day runs so that the file takes well under a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+import sim.sweep.worker as worker
+from sim.params import ConfigError
+from sim.sweep import Experiment, SweepMismatchError, run_experiments
+from sim.sweep.store import ResultStore
+
+HORIZON = 30
+TIMING = ["wall_s", "sim_s"]
+
+
+def small_sweep() -> list[Experiment]:
+    """2 levers x 2 supply levels x 2 replications (common random numbers), + 1 bad run."""
+    exps = [
+        Experiment(f"{lever}/m{m}/r{r}", scenario, {"world.flow.supply_multiplier": m}, seed=100 + r,
+                   inputs={"lever": lever, "replication": r})
+        for lever, scenario in (("baseline", ()), ("customs_union", ("regime=customs_union",)))
+        for m in (0.8, 1.3)
+        for r in range(2)
+    ]
+    exps.append(Experiment("bad/prob", (), {"world.corruption.deterrence": 1.7}, seed=7, inputs={"lever": "bad"}))
+    return exps
+
+
+def same_numbers(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    columns = [c for c in a.columns if c not in TIMING]
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a[columns].reset_index(drop=True), b[columns].reset_index(drop=True))
+
+
+@pytest.fixture(scope="module")
+def serial_table() -> pd.DataFrame:
+    return run_experiments(small_sweep(), engine="serial", horizon_days=HORIZON, progress=False)
+
+
+def test_serial_table_has_one_row_per_run_in_order_with_inputs_updates_and_outcomes(serial_table):
+    table = serial_table
+    assert list(table["run_id"]) == [e.run_id for e in small_sweep()]
+    assert list(table.columns[:7]) == ["run_id", "seed", "lever", "replication", "world.flow.supply_multiplier",
+                                      "world.corruption.deterrence", "overrides"]
+    ok = table[table["status"] == "ok"]
+    assert len(ok) == 8 and ok["error"].isna().all()
+    assert (ok["horizon_days"] == HORIZON).all()
+    assert (ok["kg_entered"] > 0).all() and (ok["wall_s"] >= ok["sim_s"]).all()
+    # more supply, more heroin entering (same seeds: common random numbers)
+    base = ok[ok["lever"] == "baseline"].set_index(["world.flow.supply_multiplier", "replication"])["kg_entered"]
+    assert (base.loc[1.3].to_numpy() > base.loc[0.8].to_numpy()).all()
+    assert set(ok.loc[ok["lever"] == "customs_union", "overrides"]) == {"regime=customs_union"}
+
+
+def test_a_failing_run_is_recorded_with_its_error_and_inputs_and_the_others_succeed(serial_table):
+    bad = serial_table.set_index("run_id").loc["bad/prob"]
+    assert bad["status"] == "failed"
+    assert "world.corruption.deterrence" in bad["error"] and "1.7" in bad["error"]
+    assert bad["lever"] == "bad" and bad["seed"] == 7 and bad["world.corruption.deterrence"] == 1.7
+    assert pd.isna(bad["kg_entered"])
+
+
+def test_local_dask_cluster_with_two_worker_processes_gives_the_serial_table(serial_table, tmp_path):
+    table = run_experiments(small_sweep(), engine="processes", workers=2, horizon_days=HORIZON,
+                            results_dir=tmp_path / "sweep", progress=False)
+    same_numbers(table, serial_table)
+    # and the table written to disk is the same table
+    on_disk = pd.read_parquet(tmp_path / "sweep" / "results.parquet")
+    same_numbers(on_disk, serial_table)
+
+
+def test_results_do_not_depend_on_the_number_of_workers(serial_table):
+    one = run_experiments(small_sweep(), engine="processes", workers=1, horizon_days=HORIZON, progress=False)
+    same_numbers(one, serial_table)
+
+
+def test_workers_compose_each_scenario_once_and_reuse_it(monkeypatch):
+    calls = []
+    real = worker.load_params
+    monkeypatch.setattr(worker, "load_params", lambda overrides: calls.append(tuple(overrides)) or real(overrides))
+    monkeypatch.setattr(worker, "_BASE_PARAMS", {})
+    exps = [Experiment(f"{s}/{r}", scenario, seed=r)
+            for s, scenario in (("a", ()), ("b", ("regime=customs_union",))) for r in range(3)]
+    table = run_experiments(exps, engine="serial", horizon_days=5, progress=False)
+    assert (table["status"] == "ok").all()
+    assert sorted(calls) == [(), ("regime=customs_union",)]
+
+
+def test_rerun_into_the_same_results_dir_retries_only_the_failed_run(tmp_path):
+    exps = small_sweep()[:2] + small_sweep()[-1:]
+    out = tmp_path / "sweep"
+    first = run_experiments(exps, engine="serial", horizon_days=HORIZON, results_dir=out, progress=False)
+    assert list(first["status"]) == ["ok", "ok", "failed"]
+    parts_before = sorted((out / "parts").glob("part-*.parquet"))
+
+    second = run_experiments(exps, engine="serial", horizon_days=HORIZON, results_dir=out, progress=False)
+    new_parts = sorted(set((out / "parts").glob("part-*.parquet")) - set(parts_before))
+    assert len(new_parts) == 1
+    assert list(pd.read_parquet(new_parts[0])["run_id"]) == ["bad/prob"]  # only the failed run ran again
+    same_numbers(second, first)
+
+    third = run_experiments(exps, engine="serial", horizon_days=HORIZON, results_dir=out, progress=False,
+                            retry_failed=False)
+    assert len(list((out / "parts").glob("part-*.parquet"))) == len(parts_before) + 1  # nothing ran
+    same_numbers(third, first)
+
+
+def test_resuming_a_different_sweep_into_the_same_dir_is_a_clear_error(tmp_path):
+    exps = small_sweep()[:2]
+    run_experiments(exps, engine="serial", horizon_days=5, results_dir=tmp_path, progress=False)
+    with pytest.raises(SweepMismatchError, match="different sweep"):
+        run_experiments(exps[:1], engine="serial", horizon_days=5, results_dir=tmp_path, progress=False)
+    with pytest.raises(SweepMismatchError, match="different sweep"):
+        run_experiments(exps, engine="serial", horizon_days=6, results_dir=tmp_path, progress=False)
+
+
+def test_two_sweeps_cannot_write_into_one_dir_at_once(tmp_path):
+    exps = small_sweep()[:1]
+    with ResultStore(tmp_path, exps):
+        with pytest.raises(ConfigError, match="another sweep"):
+            ResultStore(tmp_path, exps)
+
+
+def test_bad_arguments_are_clear_errors():
+    exps = small_sweep()[:1]
+    with pytest.raises(ConfigError, match="engine"):
+        run_experiments(exps, engine="threads", progress=False)
+    with pytest.raises(ConfigError, match="scheduler_address"):
+        run_experiments(exps, engine="dask", progress=False)
+    with pytest.raises(ConfigError, match="duplicate run_id"):
+        run_experiments(exps + exps, engine="serial", progress=False)
+    with pytest.raises(ConfigError, match="seed"):
+        Experiment("x", updates={"seed": 3})
+    with pytest.raises(ConfigError, match="reserved"):
+        Experiment("x", inputs={"status": "mine"})
+
+
+KILLED_SWEEP = """
+import sys
+from sim.sweep import Experiment, run_experiments
+
+def experiments():
+    return [Experiment(f"run{{i:02d}}", (), {{"world.flow.supply_multiplier": 0.8 + 0.05 * i}}, seed=i,
+                       inputs={{"i": i}}) for i in range({n})]
+
+if __name__ == "__main__":
+    run_experiments(experiments(), engine="processes", workers=2, horizon_days={horizon},
+                    results_dir=sys.argv[1], progress=False, batch_size=1)
+"""
+
+
+def test_a_sweep_killed_half_way_resumes_and_runs_each_run_exactly_once(tmp_path):
+    n, horizon = 10, 240
+    script = tmp_path / "killed_sweep.py"
+    script.write_text(textwrap.dedent(KILLED_SWEEP.format(n=n, horizon=horizon)))
+    out = tmp_path / "sweep"
+    child = subprocess.Popen([sys.executable, str(script), str(out)], cwd=Path(__file__).resolve().parents[1],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    try:
+        while not list((out / "parts").glob("part-*.parquet")):
+            assert child.poll() is None, f"the sweep ended before a part was written: {child.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, "no part written within 90 s"
+            time.sleep(0.02)
+        workers = psutil.Process(child.pid).children(recursive=True)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stderr.close()
+    assert not (out / "results.parquet").exists(), "the sweep finished before it was killed; the test proved nothing"
+    # the cluster's worker processes notice their parent died and exit (nothing left burning CPU)
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    for proc in alive:  # started by this test; clean up before failing
+        proc.kill()
+    assert not alive, f"orphaned worker processes: {[p.pid for p in alive]}"
+
+    done_before = pd.concat([pd.read_parquet(p) for p in (out / "parts").glob("part-*.parquet")])
+    assert 1 <= len(done_before) < n
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from killed_sweep import experiments
+    finally:
+        sys.path.remove(str(tmp_path))
+    exps = experiments()
+    table = run_experiments(exps, engine="processes", workers=2, horizon_days=horizon, results_dir=out,
+                            progress=False, batch_size=1)
+    assert list(table["run_id"]) == [e.run_id for e in exps]
+    assert (table["status"] == "ok").all()
+    every_part = pd.concat([pd.read_parquet(p) for p in sorted((out / "parts").glob("part-*.parquet"))])
+    assert sorted(every_part["run_id"]) == sorted(e.run_id for e in exps)  # each run recorded exactly once
+    assert not list((out / "parts").glob("*.tmp*"))
+    # the numbers of runs finished before the kill are those a fresh serial run gives
+    check = [e for e in exps if e.run_id in set(done_before["run_id"])][:1]
+    fresh = run_experiments(check, engine="serial", horizon_days=horizon, progress=False)
+    same_numbers(table[table["run_id"] == check[0].run_id], fresh)
