@@ -44,11 +44,14 @@ def summarise(model, ships: pd.DataFrame | None = None) -> dict[str, float]:
     out.update(_seizures_by_place(ships, nodes))
     out.update(_deliveries(ships, nodes))
     out.update(_border_flows(ledger, network, out))
+    out.update(_crossings(model))
     out.update(_money(model))
     out.update(_arrests(ships))
     out.update(_conveyance_shares(ships))
+    out.update(_kazakh_statistics(model, ships, nodes))
     seized = ships[ships["outcome"] == "seized"]
     out["mean_seizure_kg"] = float(seized["kg"].mean()) if len(seized) else 0.0
+    out.update(model.policies.outcomes(out))   # true vs reported seizures, controlled deliveries, cost
     return out
 
 
@@ -106,6 +109,39 @@ def _border_flows(ledger, network, out) -> dict[str, float]:
     return result
 
 
+def _crossings(model) -> dict[str, float]:
+    """Kilos arriving at each border crossing (displacement), inspections by border.
+
+    ``kg_crossing_<node>``: kilos that reached the crossing (those seized there included);
+    ``kg_via_green_<segment>``: the same over a segment's unofficial crossings;
+    ``inspections_border_<border>``: inspections made at the border's posts;
+    ``kg_reaching_eu``: kilos that reached the EU's external border.
+    """
+    nodes = model.network.nodes
+    arriving = [0] * len(nodes)
+    for (_u, v), grams in model.ledger.edge_flow_g.items():
+        arriving[v] += grams
+    out: dict[str, float] = {}
+    green: dict[str, int] = {}
+    inspections: dict[str, int] = {}
+    reaching_eu = 0
+    for i, node in enumerate(nodes):
+        if node.kind not in CROSSING_KINDS:
+            continue
+        out[f"kg_crossing_{node.id}"] = arriving[i] / 1000
+        if node.kind == "green_crossing" and node.segment:
+            green[node.segment] = green.get(node.segment, 0) + arriving[i]
+        if node.border:
+            post = model.posts[i]
+            inspections[node.border] = inspections.get(node.border, 0) + (post.inspections if post is not None else 0)
+        if node.border == "eu_external":
+            reaching_eu += arriving[i]
+    out.update({f"kg_via_green_{seg}": g / 1000 for seg, g in sorted(green.items())})
+    out.update({f"inspections_border_{b}": float(n) for b, n in sorted(inspections.items())})
+    out["kg_reaching_eu"] = reaching_eu / 1000
+    return out
+
+
 def _money(model) -> dict[str, float]:
     orgs = list(model.organisations)
     return {
@@ -125,3 +161,75 @@ def _conveyance_shares(ships: pd.DataFrame) -> dict[str, float]:
     total = ships["kg"].sum()
     by = ships.groupby(ships["conveyance"].astype(str))["kg"].sum()
     return {f"share_kg_{c}": float(kg / total) if total else 0.0 for c, kg in by.items()}
+
+
+# --- figures as Kazakh statistics report them (calibration targets) -------------------
+
+HOME = "KZ"
+SIZE_QUANTILES = {"q25": 0.25, "median": 0.5, "q75": 0.75}
+
+
+def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
+    """Seizures in Kazakhstan by Kazakh agencies, the way Kazakh statistics count them.
+
+    The Kazakh figures (002_3aa904e3dc1761f0.txt ¶2-4) count seizures made in Kazakhstan
+    by Kazakh agencies; seizures by the Russian side of a joint post (the counterpart
+    agency) are Russian statistics and are left out. Keys (always present for a model,
+    so that targets can name them before any run):
+
+    - ``kg_seized_kz_national``, ``seizures_kz_national``: heroin (kg, count) seized;
+    - ``kg_seized_kz_agency_<slug>``, ``seizures_kz_agency_<slug>``: the same by agency,
+      for every agency that can seize at a Kazakh node (posts' sides and patrols);
+    - ``share_seizures_kz_border_<border>``, ``share_seizures_kz_inland``: share of the
+      seizures (count) made at each of Kazakhstan's borders or inland;
+    - ``seizure_kg_q25_kz``, ``seizure_kg_median_kz``, ``seizure_kg_q75_kz``: the
+      seizure-size distribution (NaN when nothing was seized: no size to report);
+    - ``foreign_couriers_arrested_kz`` and ``share_foreign_arrested_kz_<NAT>``: foreign
+      couriers arrested in Kazakhstan and their nationalities' shares.
+    """
+    foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
+    agencies = _kazakh_agencies(model, foreign_agencies)
+    seized = ships[ships["outcome"] == "seized"]
+    where = seized["outcome_node"].astype(str)
+    agency = seized["agency"].astype(str)
+    national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]
+    n_national = len(national)
+    out: dict[str, float] = {
+        "kg_seized_kz_national": float(national["kg"].sum()),
+        "seizures_kz_national": float(n_national),
+    }
+    by_agency = national.groupby(national["agency"].astype(str))["kg"].agg(["sum", "count"])
+    for name in sorted(agencies | set(by_agency.index)):
+        kg, count = (by_agency.loc[name, "sum"], by_agency.loc[name, "count"]) if name in by_agency.index else (0, 0)
+        out[f"kg_seized_kz_agency_{slug(name)}"] = float(kg)
+        out[f"seizures_kz_agency_{slug(name)}"] = float(count)
+    border = national["outcome_node"].astype(str).map(
+        lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
+    kz_borders = sorted({n.border for n in nodes.values() if n.country == HOME and n.kind in CROSSING_KINDS and n.border})
+    for b in kz_borders:
+        out[f"share_seizures_kz_border_{b}"] = float((border == b).sum() / n_national) if n_national else 0.0
+    out["share_seizures_kz_inland"] = float(border.isna().sum() / n_national) if n_national else 0.0
+    sizes = national["kg"].to_numpy(float)
+    for name, q in SIZE_QUANTILES.items():
+        out[f"seizure_kg_{name}_kz"] = float(pd.Series(sizes).quantile(q)) if n_national else float("nan")
+    nationality = national["nationality"].astype(str)
+    foreign = nationality[nationality != HOME]
+    out["foreign_couriers_arrested_kz"] = float(len(foreign))
+    counts = foreign.value_counts()
+    known = {nat for org in model.world.organisations.values() for nat in org.courier_nationalities} - {HOME}
+    for nat in sorted(known | set(counts.index)):
+        out[f"share_foreign_arrested_kz_{nat}"] = float(counts.get(nat, 0) / len(foreign)) if len(foreign) else 0.0
+    return out
+
+
+def _kazakh_agencies(model, foreign_agencies: set[str]) -> set[str]:
+    """Every Kazakh agency that can seize at a node in Kazakhstan (posts and patrols)."""
+    nodes = model.network.nodes
+    found: set[str] = set()
+    for post in model.posts:
+        if post is not None and nodes[post.node].country == HOME:
+            found.update(side.agency for side in post.sides)
+    for patrol in model.patrols:
+        if any(nodes[i].country == HOME for i in patrol.area):
+            found.add(patrol.officer.agency)
+    return found - foreign_agencies
