@@ -71,15 +71,7 @@ def run_calibration(mode: str = "full", *, out_dir: str | Path | None = None, ta
         f"{len(targets.held_out)} held out; population {abc['population']}, batch {abc['batch']}, "
         f"{abc['generations']} generations, horizon {horizon} days, engine {engine}")
 
-    def simulate(unit_points: np.ndarray, generation: int) -> tuple[np.ndarray, pd.DataFrame]:
-        points = settings.from_unit(unit_points)
-        table = run_points(settings, points, draw_seeds(rng, len(points)), tag=f"abc-gen{generation}",
-                           horizon_days=horizon, engine=engine, workers=workers, progress=progress)
-        return targets.distances(table, base), table
-
-    result = abc_smc(simulate, len(settings.parameters), population=abc["population"], batch=abc["batch"],
-                     generations=abc["generations"], rng=rng, kernel_scale=settings.kernel_scale,
-                     min_acceptance=settings.min_acceptance, log=log)
+    result = fit_abc(settings, targets, base, rng, engine=engine, workers=workers, progress=progress, log=log)
     posterior = posterior_frame(result, settings, targets, base)
     posterior.to_parquet(out / "posterior.parquet", index=False)
     result.history().to_csv(out / "history.csv", index=False)
@@ -131,6 +123,22 @@ def run_calibration(mode: str = "full", *, out_dir: str | Path | None = None, ta
         log(f"calibration: wrote {scenario_path}")
     log(f"calibration: results in {out}")
     return CalibrationOutput(out, settings, targets, result, summary, fit, scenario_path)
+
+
+def fit_abc(settings: Settings, targets: TargetSet, base, rng: np.random.Generator, *, engine: str = "serial",
+            workers: int | None = None, progress: bool = False, log: Callable[[str], None] = print) -> ABCResult:
+    """ABC-SMC of ``settings.parameters`` to ``targets.fit``, each batch run by the sweep engine."""
+    abc = settings.abc
+
+    def simulate(unit_points: np.ndarray, generation: int) -> tuple[np.ndarray, pd.DataFrame]:
+        points = settings.from_unit(unit_points)
+        table = run_points(settings, points, draw_seeds(rng, len(points)), tag=f"abc-gen{generation}",
+                           horizon_days=abc["horizon_days"], engine=engine, workers=workers, progress=progress)
+        return targets.distances(table, base), table
+
+    return abc_smc(simulate, len(settings.parameters), population=abc["population"], batch=abc["batch"],
+                   generations=abc["generations"], rng=rng, kernel_scale=settings.kernel_scale,
+                   min_acceptance=settings.min_acceptance, log=log)
 
 
 # --- tables ----------------------------------------------------------------------------

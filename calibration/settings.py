@@ -31,11 +31,12 @@ class Parameter:
     high: float
     basis: str            # "scenarios/provenance.yaml" or the settings' own reason
     integer: bool = False
+    label: str = ""
 
     @property
     def short(self) -> str:
-        """A readable label: the last two parts of the key."""
-        return ".".join(self.key.split(".")[-2:])
+        """A readable label: the settings' label, or the last two parts of the key."""
+        return self.label or ".".join(self.key.split(".")[-2:])
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         x = self.low + np.asarray(u, float) * (self.high - self.low)
@@ -146,4 +147,5 @@ def _parameter(raw: Any, index: int, param_data: Mapping[str, Any]) -> Parameter
         (low, high), basis = entry.range, f"scenarios/provenance.yaml ({entry.key})"
     if not float(low) < float(high):
         raise ConfigError(f"calibration settings error: {key}: prior range must have low < high (got [{low}, {high}])")
-    return Parameter(key=key, low=float(low), high=float(high), basis=basis, integer=bool(raw.get("integer", False)))
+    return Parameter(key=key, low=float(low), high=float(high), basis=basis, integer=bool(raw.get("integer", False)),
+                     label=str(raw.get("label") or ""))
