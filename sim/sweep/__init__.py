@@ -10,7 +10,7 @@ calibration call :func:`run_experiments` too. See ``docs/sweeps.md``.
 
 from sim.sweep.experiment import Experiment, replication_seeds
 from sim.sweep.runner import ENGINES, failure_report, run_experiments
-from sim.sweep.store import SweepMismatchError
+from sim.sweep.store import SweepMismatchError, load_details
 from sim.sweep.summary import outcome_columns, summarise_results
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Experiment",
     "SweepMismatchError",
     "failure_report",
+    "load_details",
     "outcome_columns",
     "replication_seeds",
     "run_experiments",

@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-retry-failed", action="store_true", help="when resuming, keep failed runs as they are")
     parser.add_argument("--batch-size", type=int, default=100, help="write results every this many runs (default 100)")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="... or every this many seconds (default 10)")
+    parser.add_argument("--details", default=None,
+                        help="per-run tables to keep, comma-separated: daily,shipments,edge_flows,seized_by_node "
+                             "(default: the config's `details`)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--dry-run", action="store_true", help="list the experiments and stop")
     return parser.parse_args(argv)
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                                 progress=not args.no_progress, retry_failed=not args.no_retry_failed,
                                 scheduler_address=args.scheduler_address, horizon_days=args.horizon_days,
                                 batch_size=args.batch_size, flush_seconds=args.flush_seconds,
-                                summary_by=[c for c in sweep.summary_by] or None)
+                                summary_by=[c for c in sweep.summary_by] or None,
+                                details=sweep.details if args.details is None else [d for d in args.details.split(",") if d])
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -11,7 +11,9 @@ nobody controls, as exploratory modellers do:
 - ``design``: ``grid`` (every combination; continuous ranges need ``levels``), ``lhs``
   (Latin hypercube, :class:`scipy.stats.qmc.LatinHypercube`) or ``saltelli`` (SALib's
   Sobol sequence for Sobol sensitivity indices); ``n_samples``; ``replications``;
-  ``seed``; optional ``horizon_days``.
+  ``seed``; optional ``horizon_days``, ``summary_by`` (columns to group the summary by)
+  and ``details`` (per-run tables to keep: ``daily``, ``shipments``, ``edge_flows``,
+  ``seized_by_node``).
 
 Every lever sees the same samples, and replication ``r`` uses the same seed in every
 lever and sample (common random numbers), so differences between levers are the levers'.
@@ -35,7 +37,7 @@ from sim.sweep.experiment import Experiment, plain, replication_seeds
 
 DESIGNS = ("grid", "lhs", "saltelli")
 TOP_KEYS = ("name", "description", "levers", "uncertainties", "design", "n_samples", "replications",
-            "seed", "horizon_days", "second_order", "summary_by")
+            "seed", "horizon_days", "second_order", "summary_by", "details")
 SPEC_KEYS = ("low", "high", "values", "range", "levels", "integer")
 
 
@@ -83,6 +85,7 @@ class Sweep:
     horizon_days: int | None = None
     second_order: bool = True
     summary_by: tuple[str, ...] = ("lever",)
+    details: tuple[str, ...] = ()
     source: str = field(default="<config>", compare=False)
 
     def samples(self) -> list[dict[str, Any]]:
@@ -200,9 +203,15 @@ def _parse(data: dict[str, Any], label: str) -> Sweep:
         raise fail("second_order", f"must be true or false (got {second_order!r})")
     summary_by = data.get("summary_by", ["lever"])
     summary_by = (summary_by,) if isinstance(summary_by, str) else tuple(summary_by or ())
+    details = data.get("details") or []
+    details = (details,) if isinstance(details, str) else tuple(details)
+    from sim.sweep.worker import DETAILS
+    for kind in details:
+        if kind not in DETAILS:
+            raise fail("details", f"unknown detail {kind!r} (choose from {', '.join(DETAILS)})")
     return Sweep(name=str(data.get("name") or Path(label).stem), levers=levers, uncertainties=uncertainties,
                  design=design, n_samples=n_samples, replications=replications, seed=seed, horizon_days=horizon,
-                 second_order=second_order, summary_by=summary_by, source=label)
+                 second_order=second_order, summary_by=summary_by, details=details, source=label)
 
 
 def _uncertainty(key: Any, spec: Any, design: str, fail) -> Uncertainty:

@@ -100,10 +100,15 @@ def check_unique_ids(experiments: Sequence[Experiment]) -> None:
         seen.add(exp.run_id)
 
 
-def sweep_hash(experiments: Iterable[Experiment], horizon_days: int | None = None) -> str:
-    """A fingerprint of the sweep: the same experiments (in order) and horizon give the same hash."""
+def sweep_hash(experiments: Iterable[Experiment], horizon_days: int | None = None,
+               details: Sequence[str] = ()) -> str:
+    """A fingerprint of the sweep: the same experiments (in order), horizon and kept
+    details give the same hash."""
     digest = hashlib.sha256()
-    digest.update(json.dumps({"horizon_days": horizon_days}).encode())
+    settings: dict[str, Any] = {"horizon_days": horizon_days}
+    if details:
+        settings["details"] = sorted(details)
+    digest.update(json.dumps(settings).encode())
     for exp in experiments:
         digest.update(b"\n")
         digest.update(json.dumps(exp.to_json(), sort_keys=True, default=repr, allow_nan=True).encode())

@@ -22,7 +22,7 @@ import pandas as pd
 from sim.params import ConfigError
 from sim.sweep.experiment import Experiment, check_unique_ids
 from sim.sweep.store import ResultStore
-from sim.sweep.worker import failed_row, run_experiment
+from sim.sweep.worker import DETAILS, failed_row, run_experiment
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
                     results_dir: str | Path | None = None, progress: bool = True, retry_failed: bool = True,
                     scheduler_address: str | None = None, horizon_days: int | None = None,
                     batch_size: int = 100, flush_seconds: float = 10.0,
-                    summary_by: Sequence[str] | None = None) -> pd.DataFrame:
+                    summary_by: Sequence[str] | None = None, details: Sequence[str] = ()) -> pd.DataFrame:
     """Run every experiment once and return one row per run, in the experiments' order.
 
     Args:
@@ -54,6 +54,9 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         batch_size, flush_seconds: write a part when this many runs are waiting, or when
             this long has passed since the last part (at most that much work is lost).
         summary_by: with ``results_dir``, also write ``summary.csv`` grouped by these columns.
+        details: per-run tables to keep beside the results (``"daily"``, ``"shipments"``,
+            ``"edge_flows"``, ``"seized_by_node"``; needs ``results_dir``); read them back
+            with :func:`sim.sweep.load_details`.
 
     Returns:
         run_id, seed, the inputs and updates columns, overrides, horizon_days, status
@@ -71,8 +74,14 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         raise ConfigError(f"sweep error: workers: must be at least 1 (got {workers})")
     if horizon_days is not None and horizon_days < 1:
         raise ConfigError(f"sweep error: horizon_days: must be at least 1 (got {horizon_days})")
+    details = tuple(dict.fromkeys(details))
+    unknown = [d for d in details if d not in DETAILS]
+    if unknown:
+        raise ConfigError(f"sweep error: details: unknown detail {unknown[0]!r} (choose from {', '.join(DETAILS)})")
+    if details and results_dir is None:
+        raise ConfigError("sweep error: details: per-run details are written beside the results; give results_dir")
 
-    store = ResultStore(results_dir, experiments, horizon_days) if results_dir is not None else None
+    store = ResultStore(results_dir, experiments, horizon_days, details) if results_dir is not None else None
     try:
         recorded = store.recorded() if store is not None else pd.DataFrame(columns=["run_id", "status"])
         keep = recorded["status"] == "ok" if retry_failed else recorded["status"].notna()
@@ -82,7 +91,7 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:
             if pending:
-                _ENGINE_FUNCS[engine](pending, horizon_days, collector.add,
+                _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
                                       workers=workers, scheduler_address=scheduler_address)
         finally:
             collector.close()  # whatever finished is on disk, even on Ctrl-C
@@ -107,22 +116,22 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
 # --- engines ------------------------------------------------------------------------
 
 
-def _run_serial(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, **_: Any) -> None:
+def _run_serial(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, **_: Any) -> None:
     for exp in pending:
-        on_result(run_experiment(exp, horizon_days))
+        on_result(run_experiment(exp, *settings))
 
 
-def _run_processes(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, *,
+def _run_processes(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, *,
                    workers: int | None = None, **_: Any) -> None:
     from distributed import Client, LocalCluster
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        _run_on_client(client, pending, horizon_days, on_result)
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        _run_on_client(client, pending, settings, on_result)
 
 
-def _run_dask(pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult, *,
+def _run_dask(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, *,
               scheduler_address: str | None = None, **_: Any) -> None:
     from distributed import Client
 
@@ -131,10 +140,10 @@ def _run_dask(pending: Sequence[Experiment], horizon_days: int | None, on_result
     else:
         client = Client(scheduler_address)
     with client:
-        _run_on_client(client, pending, horizon_days, on_result)
+        _run_on_client(client, pending, settings, on_result)
 
 
-def _run_on_client(client, pending: Sequence[Experiment], horizon_days: int | None, on_result: OnResult) -> None:
+def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_result: OnResult) -> None:
     """Keep every worker busy with a bounded number of runs in flight; record each as it ends.
 
     A sliding window (a few runs per worker thread) rather than submitting everything:
@@ -154,7 +163,7 @@ def _run_on_client(client, pending: Sequence[Experiment], horizon_days: int | No
             exp = next(queue, None)
             if exp is None:
                 return
-            future = client.submit(run_experiment, exp, horizon_days, pure=False)
+            future = client.submit(run_experiment, exp, *settings, pure=False)
             in_flight[future.key] = exp
             done.add(future)
 
@@ -165,7 +174,7 @@ def _run_on_client(client, pending: Sequence[Experiment], horizon_days: int | No
         try:
             row = future.result()
         except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
-            row = failed_row(exp, err, horizon_days=horizon_days)
+            row = failed_row(exp, err, horizon_days=settings[0])
         future.release()
         on_result(row)
         if time.monotonic() - sized_at > 5:
@@ -184,7 +193,7 @@ class _Collector:
 
     def __init__(self, store: ResultStore | None, *, total: int, already: int, progress: bool,
                  batch_size: int, flush_seconds: float):
-        self.store, self.rows, self.buffer = store, [], []
+        self.store, self.rows, self.buffer, self.details = store, [], [], {}
         self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
@@ -195,6 +204,8 @@ class _Collector:
                             dynamic_ncols=True, file=sys.stderr)
 
     def add(self, row: dict[str, Any]) -> None:
+        for kind, frame in row.pop("_details", {}).items():
+            self.details.setdefault(kind, []).append(frame)
         self.rows.append(row)
         self.buffer.append(row)
         if row.get("status") != "ok":
@@ -208,8 +219,8 @@ class _Collector:
 
     def flush(self) -> None:
         if self.store is not None and self.buffer:
-            self.store.write_part(self.buffer)
-        self.buffer = []
+            self.store.write_part(self.buffer, self.details)
+        self.buffer, self.details = [], {}
         self.flushed_at = time.monotonic()
 
     def close(self) -> None:

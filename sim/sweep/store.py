@@ -8,6 +8,9 @@ Layout (a handful of files whatever the number of runs; no directory per run)::
       parts/part-000001.parquet, part-000002.parquet, ...
                            finished runs, one file per batch, each written to a
                            temporary name, flushed to disk, then renamed (atomic)
+      details/<kind>/part-000001.parquet, ...
+                           per-run tables when asked (daily series, shipments, ...),
+                           one file per batch and kind, numbered as the parts
       results.parquet      the final table, one row per run, in the experiments' order
       summary.csv          intervals by group (when asked)
 
@@ -25,7 +28,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -48,17 +51,26 @@ class SweepMismatchError(ConfigError):
 class ResultStore:
     """Reads and writes one sweep's results directory."""
 
-    def __init__(self, root: str | Path, experiments: Sequence[Experiment], horizon_days: int | None = None):
+    def __init__(self, root: str | Path, experiments: Sequence[Experiment], horizon_days: int | None = None,
+                 details: Sequence[str] = ()):
         self.root = Path(root)
         self.parts_dir = self.root / "parts"
         self.parts_dir.mkdir(parents=True, exist_ok=True)
+        self.details = tuple(details)
         self._lock_file = None
         self._lock()
-        self.hash = sweep_hash(experiments, horizon_days)
+        self.hash = sweep_hash(experiments, horizon_days, self.details)
         self._check_or_write_manifest(experiments, horizon_days)
-        for stale in self.parts_dir.glob("*.tmp*"):
-            stale.unlink(missing_ok=True)  # a batch being written when the sweep was killed
-        self._next_part = max(self._part_numbers(), default=0) + 1
+        numbers = set(self._part_numbers())
+        for folder in [self.parts_dir] + [self.root / "details" / kind for kind in self.details]:
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob("*.tmp*"):
+                stale.unlink(missing_ok=True)  # a batch being written when the sweep was killed
+            if folder != self.parts_dir:  # details written, but killed before their part was
+                for orphan in folder.glob("part-*.parquet"):
+                    if (m := PART_RE.match(orphan.name)) and int(m.group(1)) not in numbers:
+                        orphan.unlink()
+        self._next_part = max(numbers, default=0) + 1
 
     # --- manifest ---------------------------------------------------------------
 
@@ -86,6 +98,7 @@ class ResultStore:
             "sweep_hash": self.hash,
             "n_runs": len(experiments),
             "horizon_days": horizon_days,
+            "details": list(self.details),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }, indent=2) + "\n")
 
@@ -97,18 +110,24 @@ class ResultStore:
     def part_paths(self) -> list[Path]:
         return [self.parts_dir / f"part-{n:06d}.parquet" for n in self._part_numbers()]
 
-    def write_part(self, rows: Sequence[dict[str, Any]]) -> Path | None:
-        """Write finished runs as the next part, atomically; returns its path."""
+    def write_part(self, rows: Sequence[dict[str, Any]],
+                   details: Mapping[str, Sequence[pd.DataFrame]] | None = None) -> Path | None:
+        """Write finished runs as the next part, atomically; returns its path.
+
+        Their details go first, under the same part number: a part exists only once
+        everything of its batch is on disk (details without their part are orphans,
+        removed when the sweep resumes).
+        """
         if not rows:
             return None
-        path = self.parts_dir / f"part-{self._next_part:06d}.parquet"
+        name = f"part-{self._next_part:06d}.parquet"
         self._next_part += 1
-        frame = pd.DataFrame(list(rows))
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        frame.to_parquet(tmp, index=False)
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-        _fsync_dir(self.parts_dir)
+        for kind, frames in (details or {}).items():
+            frames = [f for f in frames if len(f)]
+            if frames:
+                _atomic_parquet(pd.concat(frames, ignore_index=True), self.root / "details" / kind / name)
+        path = self.parts_dir / name
+        _atomic_parquet(pd.DataFrame(list(rows)), path)
         return path
 
     def recorded(self) -> pd.DataFrame:
@@ -161,6 +180,25 @@ class ResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def load_details(results_dir: str | Path, kind: str) -> pd.DataFrame:
+    """One per-run table of a sweep (e.g. ``"daily"``), all runs together, with run_id."""
+    root = Path(results_dir)
+    numbers = {m.group(1) for p in (root / "parts").glob("part-*.parquet") if (m := PART_RE.match(p.name))}
+    paths = sorted(p for p in (root / "details" / kind).glob("part-*.parquet")
+                   if (m := PART_RE.match(p.name)) and m.group(1) in numbers)
+    if not paths:
+        raise FileNotFoundError(f"no {kind!r} details in {root} (run the sweep with details=[{kind!r}])")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    frame.to_parquet(tmp, index=False)
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

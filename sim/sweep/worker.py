@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any
 
+import pandas as pd
+
 from sim.config import load_params, with_updates
 from sim.params import ConfigError, Params
 from sim.sweep.experiment import Experiment, table_value
@@ -67,8 +69,41 @@ def failed_row(exp: Experiment, error: BaseException | str, wall_s: float = floa
     return row
 
 
-def run_experiment(exp: Experiment, horizon_days: int | None = None) -> dict[str, Any]:
-    """Run one experiment and return its results-table row; never raises for a bad run."""
+#: Per-run details a sweep can keep (``details=``): name -> what it holds.
+DETAILS = {
+    "daily": "the daily time series (RunResult.daily), one row per run and day",
+    "shipments": "every shipment (RunResult.shipments), one row per run and shipment",
+    "edge_flows": "kg carried over each link (u, v, kg), one row per run and link",
+    "seized_by_node": "kg seized at each node (node, kg), one row per run and node",
+}
+
+
+def detail_frames(result, run_id: str, kinds: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The asked-for per-run tables of a finished run, each with a leading run_id column."""
+    frames: dict[str, pd.DataFrame] = {}
+    for kind in kinds:
+        if kind == "daily":
+            frame = result.daily.copy()
+        elif kind == "shipments":
+            frame = result.shipments.copy()
+        elif kind == "edge_flows":
+            frame = pd.DataFrame([(str(u), str(v), float(kg)) for (u, v), kg in result.edge_flows_kg.items()],
+                                 columns=["u", "v", "kg"])
+        elif kind == "seized_by_node":
+            frame = pd.DataFrame(list(result.seized_kg_by_node.items()), columns=["node", "kg"])
+        else:
+            raise ConfigError(f"sweep error: details: unknown detail {kind!r} (choose from {', '.join(DETAILS)})")
+        frame.insert(0, "run_id", run_id)
+        frames[kind] = frame
+    return frames
+
+
+def run_experiment(exp: Experiment, horizon_days: int | None = None, details: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run one experiment and return its results-table row; never raises for a bad run.
+
+    With ``details``, the row also carries ``"_details"``: {kind: DataFrame} (see
+    :data:`DETAILS`), which the runner writes beside the table and removes from the row.
+    """
     from sim.run import simulate  # imported here so the module stays cheap to import
 
     start = time.perf_counter()
@@ -83,4 +118,6 @@ def run_experiment(exp: Experiment, horizon_days: int | None = None) -> dict[str
     row["horizon_days"] = params.horizon_days
     row.update(status="ok", error=None, wall_s=time.perf_counter() - start, sim_s=sim_s)
     row.update({k: float(v) for k, v in result.summary.items()})
+    if details:
+        row["_details"] = detail_frames(result, exp.run_id, tuple(details))
     return row
