@@ -59,6 +59,7 @@ class TraffickingOrganisation(mesa.Agent):
         self.revenue_usd = 0.0
         self.losses_usd = 0.0
         self.costs_usd = 0.0
+        self.disrupted_until = 0               # a controlled delivery disrupted it until this day
         self._markets = list(spec.markets)
         self._market_cum = np.cumsum(list(spec.markets.values())).tolist()
         self._nationalities = list(spec.courier_nationalities)
@@ -69,6 +70,8 @@ class TraffickingOrganisation(mesa.Agent):
 
     def plan_shipments(self) -> None:
         """Receive today's supply and send every load the stock now covers."""
+        if self.model.day < self.disrupted_until:
+            return                             # its people arrested: no supply, no shipments
         self.stock_g += self.daily_supply_g
         while True:
             if self.next_load is None:
@@ -127,6 +130,7 @@ class Courier(mesa.Agent):
         self.leg = 0
         self.conveyance = CONVEYANCE_INDEX[route.conveyance]
         self.spec = model.world.conveyances[route.conveyance]
+        self.controlled = False                # let run by the police as a controlled delivery
         self.shipment = Shipment(
             shipment_id=self.unique_id, organisation=organisation.unique_id, org_type=organisation.org_type,
             conveyance=route.conveyance, origin=model.node_ids[route.nodes[0]], market=market, grams=grams,
@@ -212,10 +216,11 @@ class Checkpoint(mesa.Agent):
     """
 
     def __init__(self, model: NorthernRouteModel, node: int, sides: list[PostSide], both_sides_inspect: bool,
-                 local_price: float):
+                 local_price: float, surveillance: list[PostSide] | None = None):
         super().__init__(model)
         self.node = node
         self.sides = sides
+        self.surveillance = surveillance or []   # green zone, UAVs: watch every load (sim.policies)
         self.both_sides_inspect = both_sides_inspect
         self.local_price = local_price
         self.inspections = 0
@@ -226,6 +231,8 @@ class Checkpoint(mesa.Agent):
         sides = self.sides
         if len(sides) > 1 and not self.both_sides_inspect:
             sides = [sides[0] if self.random.random() < 0.5 else sides[1]]   # the sides take turns
+        if self.surveillance:
+            sides = [*self.surveillance, *sides]
         outcome = PASSED
         for side in sides:
             result = self.inspect(side, courier, day)
@@ -295,9 +302,20 @@ def post_side(model: NorthernRouteModel, node_id: str, agency: str, profile: Ins
     p_inspect, p_detect = [], []
     for i, conv in enumerate(CONVEYANCES):
         spec = world.conveyances[conv]
-        p = inspection.inspection_probability(profile.staff, insp.inspections_per_officer_day, insp.funding_factor,
+        p = inspection.inspection_probability(profile.staff, insp.inspections_per_officer_day, model.funding_factor,
                                               profile.traffic_per_day, n_crossings, profile.targeting[conv])
         p_inspect.append(min(1.0, p * factor_by_conveyance[i]))
         p_detect.append(inspection.detection_probability(world.detection[m][spec.concealment] for m in profile.methods))
     officers = [Officer(model, node_id, agency, profile.corruption) for _ in range(n_officers)]
     return PostSide(agency=agency, p_inspect=p_inspect, p_detect=p_detect, officers=officers)
+
+
+def surveillance_side(model: NorthernRouteModel, node_id: str, agency: str, spot_prob: float, n_officers: int,
+                      mean_corruptibility: float) -> PostSide:
+    """Watchers (a green-zone strip, UAVs) who spot a passing load with ``spot_prob``.
+
+    A spotted load is found; the courier then faces the watchers' officers as at a post.
+    """
+    officers = [Officer(model, node_id, agency, mean_corruptibility) for _ in range(n_officers)]
+    n = len(CONVEYANCES)
+    return PostSide(agency=agency, p_inspect=[spot_prob] * n, p_detect=[1.0] * n, officers=officers)

@@ -23,13 +23,14 @@ import mesa
 from mesa.agent import AgentSet
 import numpy as np
 
-from sim.agents import (CONVEYANCE_INDEX, PASSED, SEIZED, BRIBED, Checkpoint, Courier, MobilePatrol, Officer,
+from sim.agents import (CONVEYANCE_INDEX, PASSED, SEIZED, BRIBED, CLEARED, Checkpoint, Courier, MobilePatrol, Officer,
                         TraffickingOrganisation, post_side)
 from sim import inspection
 from sim.economics import price_at, trip_cost_usd
 from sim.ledger import Ledger
 from sim.network import POST_KINDS, build_network
 from sim.params import CONVEYANCES, Params
+from sim.policies import PolicyEffects, with_policy_network
 from sim.routing import RouteMenu, build_route_menus
 
 
@@ -49,15 +50,18 @@ class NorthernRouteModel(mesa.Model):
             from sim.config import load_params
             params = load_params()
         super().__init__(rng=params.seed if rng is None else rng)
+        params = with_policy_network(params)   # dedicated and INL checkpoints change the network
         self.params = params
         self.world = params.world
         self.regime = params.regime
         self.horizon_days = params.horizon_days
         self.day = 0
-        self.deterrence = self.world.corruption.deterrence
-        self.catch_prob_per_bribe = self.world.corruption.catch_prob_per_bribe
 
         self.network = build_network(params.network, self.world.transport)
+        self.policies = PolicyEffects(self)    # the interventions in force (sim.policies)
+        self.deterrence = self.policies.deterrence
+        self.catch_prob_per_bribe = self.policies.catch_prob_per_bribe
+        self.funding_factor = self.policies.funding_factor
         self.node_ids = tuple(n.id for n in self.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
         self._arrivals: list[tuple[float, int, Courier]] = []
@@ -128,13 +132,22 @@ class NorthernRouteModel(mesa.Model):
 
     def confront(self, courier: Courier, node: int, day: float, agency: str, officer: Officer,
                  local_price: float) -> str:
-        """A load was found: the courier offers a bribe; the officer takes it or seizes."""
+        """A load was found: the courier offers a bribe; the officer takes it or seizes.
+
+        A load under a controlled delivery runs on; a found load may be let run as one.
+        """
+        if courier.controlled:
+            return CLEARED
         bribe = courier.offer_bribe(local_price)
         if officer.takes_bribe(bribe):
             self.ledger.record_bribe(courier.shipment, node, day, agency, bribe)
             courier.organisation.costs_usd += bribe
             return BRIBED
+        if self.policies.let_run(courier, node):
+            return CLEARED
+        grams = courier.shipment.grams
         self.seize(courier, node, day, agency)
+        self.policies.after_seizure(grams, node, agency, officer)   # false couriers at some posts
         return SEIZED
 
     def seize(self, courier: Courier, node: int, day: float, agency: str) -> None:
@@ -158,6 +171,8 @@ class NorthernRouteModel(mesa.Model):
 
     def deliver(self, courier: Courier, node: int, day: float) -> None:
         """The load reaches its market and is sold at the market's price."""
+        if courier.controlled and self.policies.close_controlled_delivery(courier, node, day):
+            return                             # seized on arrival; its organisation disrupted
         self.ledger.record_delivery(courier.shipment, node, day)
         org = courier.organisation
         org.revenue_usd += courier.kg * price_at(self.network.nodes[node], self.world)
@@ -186,13 +201,15 @@ class NorthernRouteModel(mesa.Model):
             profile_name = node.profile or insp.default_profile_by_kind.get(node.kind)
             if profile_name is None:
                 continue
-            sides = [self._side(node, node.agency or "police", insp.profiles[profile_name])]
+            own = self.policies.reinforced(node, insp.profiles[profile_name])
+            sides = [self._side(node, node.agency or "police", own)]
             counterpart = insp.counterpart_profile_by_border.get(node.border or "")
             if counterpart is not None and node.kind in POST_KINDS:
                 agency = insp.counterpart_agency_by_border.get(node.border, "counterpart border service")
                 sides.append(self._side(node, agency, insp.profiles[counterpart]))
             both = len(sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
-            self.posts[i] = Checkpoint(self, i, sides, both, price_at(node, self.world))
+            self.posts[i] = Checkpoint(self, i, sides, both, price_at(node, self.world),
+                                       surveillance=self.policies.surveillance_at(node))
 
     def _side(self, node, agency: str, profile):
         factors = [self._rule_factor(node, self.world.conveyances[c]) for c in CONVEYANCES]

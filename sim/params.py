@@ -176,11 +176,25 @@ class Inspection(_Strict):
     counterpart_agency_by_border: dict[str, str] = {}
 
 
+class FalseCouriers(_Strict):
+    """Officers padding their statistics with seized drugs (002_3aa904e3dc1761f0.txt ¶27).
+
+    At the listed posts, after a seizure the seizing officer may hand ``recycle_share`` of
+    the load to a "false courier" and seize it again: reported seizures grow, true ones
+    do not (see :mod:`sim.policies`).
+    """
+
+    enabled: bool = False
+    posts: tuple[str, ...] = ()
+    recycle_share: Probability = 0.0
+
+
 class Corruption(_Strict):
     bribe_share_of_value: Probability
     bribe_scale_usd: Positive
     deterrence: Probability
     catch_prob_per_bribe: Probability
+    false_couriers: FalseCouriers = FalseCouriers()
 
 
 class PatrolGroup(_Strict):
@@ -191,6 +205,119 @@ class PatrolGroup(_Strict):
     corruption: Probability
     intelligence_weight: NonNegative
     memory_days: int = Field(ge=1)
+
+
+# --- policies (interventions; all off in the 2009 baseline) ----------------------------
+# What each mechanism does is in sim/policies.py; the numbers live in
+# scenarios/world/baseline_2009.yaml and scenarios/policy/*.yaml. Defaults here are the
+# neutral "not in force" values, so a world without a policies section runs as before.
+
+
+class GreenZone(_Strict):
+    """A secured strip along border segments (002_3aa904e3dc1761f0.txt ¶9)."""
+
+    enabled: bool = False
+    segments: dict[str, bool] = {}           # segment -> in the zone (a mapping, so policies combine)
+    detection_prob: Probability = 0.0        # chance a load crossing an unofficial road there is stopped
+    officers: int = Field(default=1, ge=1)   # zone guards per crossing cluster (bribe-taking varies by officer)
+    corruption: Probability = 0.0
+    cost_usd_per_year_per_segment: NonNegative = 0.0
+
+
+class DedicatedCheckpoints(_Strict):
+    """Checkpoints reserved for cargo or for passengers (002_3aa904e3dc1761f0.txt ¶9)."""
+
+    enabled: bool = False
+    cargo_only: tuple[str, ...] = ()
+    passengers_only: tuple[str, ...] = ()
+    cargo_profile: str | None = None
+    passenger_profile: str | None = None
+    cost_usd_per_year: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _not_both(self) -> "DedicatedCheckpoints":
+        both = sorted(set(self.cargo_only) & set(self.passengers_only))
+        if both:
+            raise ValueError(f"checkpoint(s) {both} cannot be both cargo-only and passengers-only")
+        return self
+
+
+class AntiCorruptionUnit(_Strict):
+    """An interagency unit against officials tied to traffickers (002 ¶8, ¶25-27)."""
+
+    enabled: bool = False
+    deterrence: Probability = 0.0             # officers' deterrence with the unit at work (at least this)
+    catch_prob_per_bribe: Probability = 0.0   # chance a bribe-taker is caught (at least this)
+    false_courier_detection: Probability = 0.0   # chance the unit uncovers a staged "false courier"
+    cost_usd_per_year: NonNegative = 0.0
+
+
+class BorderReinforcement(_Strict):
+    """More officers on the Kazakh side of named borders (002 ¶14: the Kazakh-Uzbek border)."""
+
+    enabled: bool = False
+    borders: tuple[str, ...] = ()
+    staff_factor: NonNegative = 1.0
+    cost_usd_per_year: NonNegative = 0.0
+
+
+class InlCheckpoints(_Strict):
+    """The seven INL/UNODC checkpoints on major arteries (004_91a8e82d799f6db7.txt)."""
+
+    enabled: bool = False
+    nodes: tuple[str, ...] = ()
+    cost_usd_per_year: NonNegative = 0.0
+
+
+class UavSurveillance(_Strict):
+    """Russian border-guard UAVs watching the Kazakh border (003_3707a514222d1585.txt ¶6)."""
+
+    enabled: bool = False
+    bases: tuple[str, ...] = ()               # one node per vehicle-mounted unit
+    range_km: NonNegative = 0.0
+    spot_prob_per_unit: Probability = 0.0    # chance one unit in range spots a crossing load
+    node_kinds: tuple[NodeKind, ...] = ("green_crossing",)
+    checkpoint_profiles: tuple[str, ...] = ()   # checkpoints with these profiles are watched too
+    agency: str = "Russian FSB border service"
+    officers: int = Field(default=1, ge=1)
+    corruption: Probability = 0.0
+    cost_usd_per_year: NonNegative = 0.0
+
+
+class ControlledDeliveries(_Strict):
+    """Letting a found load run on to dismantle the organisation behind it (002 ¶11)."""
+
+    enabled: bool = False
+    countries: tuple[str, ...] = ("KZ",)     # where finds may be let run
+    let_run_prob: Probability = 0.0          # chance a found (and not bribed-away) load is let run
+    success_prob: Probability = 0.0          # chance it is seized at its destination
+    disruption_days: int = Field(default=0, ge=0)   # the organisation's supply halts this long
+    agency: str = "MVD counter-narcotics (controlled delivery)"
+    cost_usd_per_year: NonNegative = 0.0
+
+
+class Budget(_Strict):
+    """Counter-narcotics budgets scale inspection capacity (002 ¶7; 004 funding table)."""
+
+    enabled: bool = False
+    programme_share_of_capacity: Probability = 0.0   # share of capacity the national programme pays for
+    programme_funding: NonNegative = 1.0              # programme funding relative to the baseline
+    us_assistance_share_of_capacity: Probability = 0.0
+    us_assistance_usd: NonNegative = 0.0
+    us_assistance_reference_usd: Positive = 1.0       # the US assistance the baseline year ran on
+
+
+class Policies(_Strict):
+    """Every intervention, each off unless ``enabled``; they combine freely."""
+
+    green_zone: GreenZone = GreenZone()
+    dedicated_checkpoints: DedicatedCheckpoints = DedicatedCheckpoints()
+    anti_corruption_unit: AntiCorruptionUnit = AntiCorruptionUnit()
+    border_reinforcement: BorderReinforcement = BorderReinforcement()
+    inl_checkpoints: InlCheckpoints = InlCheckpoints()
+    uav_surveillance: UavSurveillance = UavSurveillance()
+    controlled_deliveries: ControlledDeliveries = ControlledDeliveries()
+    budget: Budget = Budget()
 
 
 class World(_Strict):
@@ -204,6 +331,7 @@ class World(_Strict):
     detection: dict[Method, dict[Concealment, Probability]]
     corruption: Corruption
     patrols: dict[str, PatrolGroup] = {}
+    policies: Policies = Policies()
 
 
 class Regime(_Strict):
@@ -280,6 +408,55 @@ def _check_cross_references(p: Params) -> None:
         missing_t = set(CONVEYANCES) - set(prof.targeting)
         if missing_t:
             raise ValueError(f"world.inspection.profiles.{pname}.targeting: missing {sorted(missing_t)}")
+    _check_policy_references(p, nodes)
+
+
+def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
+    """Policies and practices name segments, nodes and profiles that must exist."""
+    pol, where = p.world.policies, "world.policies"
+    profiles = set(p.world.inspection.profiles)
+    segments = {n.segment for n in nodes.values() if n.segment}
+    green_segments = {n.segment for n in nodes.values() if n.segment and n.kind == "green_crossing"}
+    for seg in pol.green_zone.segments:
+        if seg not in segments:
+            raise ValueError(f"{where}.green_zone.segments: unknown border segment {seg!r} "
+                             f"(known: {', '.join(sorted(segments))})")
+        if seg not in green_segments:
+            raise ValueError(f"{where}.green_zone.segments: segment {seg!r} has no unofficial (green) crossings")
+    if pol.green_zone.enabled and not any(pol.green_zone.segments.values()):
+        raise ValueError(f"{where}.green_zone: enabled but no segments named")
+    dc = pol.dedicated_checkpoints
+    for field, ids in (("cargo_only", dc.cargo_only), ("passengers_only", dc.passengers_only)):
+        for node_id in ids:
+            _require_node(nodes, node_id, f"{where}.dedicated_checkpoints.{field}", "border_checkpoint")
+    for field in ("cargo_profile", "passenger_profile"):
+        name = getattr(dc, field)
+        if name is not None and name not in profiles:
+            raise ValueError(f"{where}.dedicated_checkpoints.{field}: unknown inspection profile {name!r}")
+    borders = {n.border for n in nodes.values() if n.border}
+    for b in pol.border_reinforcement.borders:
+        if b not in borders:
+            raise ValueError(f"{where}.border_reinforcement.borders: unknown border {b!r} (known: {', '.join(sorted(borders))})")
+    for node_id in pol.inl_checkpoints.nodes:
+        _require_node(nodes, node_id, f"{where}.inl_checkpoints.nodes", "internal_checkpoint")
+    uav = pol.uav_surveillance
+    for node_id in uav.bases:
+        _require_node(nodes, node_id, f"{where}.uav_surveillance.bases")
+    for name in uav.checkpoint_profiles:
+        if name not in profiles:
+            raise ValueError(f"{where}.uav_surveillance.checkpoint_profiles: unknown inspection profile {name!r}")
+    if uav.enabled and not uav.bases:
+        raise ValueError(f"{where}.uav_surveillance: enabled but no bases named")
+    for node_id in p.world.corruption.false_couriers.posts:
+        _require_node(nodes, node_id, "world.corruption.false_couriers.posts")
+
+
+def _require_node(nodes: dict[str, Node], node_id: str, where: str, kind: str | None = None) -> None:
+    if node_id not in nodes:
+        raise ValueError(f"{where}: unknown node {node_id!r}")
+    if kind is not None and nodes[node_id].kind != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ValueError(f"{where}: node {node_id!r} is a {nodes[node_id].kind}, not {article} {kind}")
 
 
 def format_validation_error(err: ValidationError) -> str:
