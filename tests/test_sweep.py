@@ -88,6 +88,16 @@ def test_results_do_not_depend_on_the_number_of_workers(serial_table):
     same_numbers(one, serial_table)
 
 
+def test_the_local_cluster_is_kept_for_the_next_sweep_of_the_same_size():
+    import sim.sweep.runner as runner
+
+    exps = small_sweep()[:2]
+    run_experiments(exps, engine="processes", workers=1, horizon_days=5, progress=False)
+    cluster = runner._LOCAL["cluster"]
+    again = run_experiments(exps, engine="processes", workers=1, horizon_days=5, progress=False)
+    assert runner._LOCAL["cluster"] is cluster and (again["status"] == "ok").all()
+
+
 def test_workers_compose_each_scenario_once_and_reuse_it(monkeypatch):
     calls = []
     real = worker.load_params

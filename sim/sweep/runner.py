@@ -10,6 +10,7 @@ table: seeds come with the experiments, never from the worker.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -123,12 +124,48 @@ def _run_serial(pending: Sequence[Experiment], settings: tuple, on_result: OnRes
 
 def _run_processes(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, *,
                    workers: int | None = None, **_: Any) -> None:
+    _run_on_client(local_client(workers or os.cpu_count() or 1), pending, settings, on_result)
+
+
+_LOCAL: dict[str, Any] = {}
+
+
+def local_client(workers: int):
+    """A Dask client of a LocalCluster with ``workers`` single-threaded processes.
+
+    The cluster is started once and kept for the next sweeps of this Python process
+    (calibration and comparisons call :func:`run_experiments` many times; starting
+    processes costs seconds, and warm workers keep their composed scenarios). It is
+    closed at exit, or by :func:`close_local_cluster`.
+    """
     from distributed import Client, LocalCluster
 
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        _run_on_client(client, pending, settings, on_result)
+    key = (int(workers), os.environ.get("NORTHERN_ROUTE_SCENARIOS"))
+    client = _LOCAL.get("client")
+    if client is not None and _LOCAL.get("key") == key and client.status == "running" \
+            and len(client.nthreads()) == key[0]:
+        return client
+    close_local_cluster()
+    cluster = LocalCluster(n_workers=key[0], threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    client = Client(cluster, set_as_default=False)
+    _LOCAL.update(key=key, cluster=cluster, client=client)
+    if not _LOCAL.get("atexit"):
+        atexit.register(close_local_cluster)
+        _LOCAL["atexit"] = True
+    return client
+
+
+def close_local_cluster() -> None:
+    """Stop the LocalCluster kept by the ``"processes"`` engine (if any)."""
+    for name in ("client", "cluster"):
+        thing = _LOCAL.pop(name, None)
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception:  # noqa: BLE001 -- closing at exit must not raise
+                pass
+    _LOCAL.pop("key", None)
 
 
 def _run_dask(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, *,
@@ -136,9 +173,9 @@ def _run_dask(pending: Sequence[Experiment], settings: tuple, on_result: OnResul
     from distributed import Client
 
     if scheduler_address and scheduler_address.endswith(".json") and Path(scheduler_address).exists():
-        client = Client(scheduler_file=scheduler_address)
+        client = Client(scheduler_file=scheduler_address, set_as_default=False)
     else:
-        client = Client(scheduler_address)
+        client = Client(scheduler_address, set_as_default=False)
     with client:
         _run_on_client(client, pending, settings, on_result)
 
@@ -152,8 +189,8 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
     from distributed import as_completed
 
     queue: Iterator[Experiment] = iter(pending)
-    in_flight: dict[str, Experiment] = {}
-    done = as_completed()
+    in_flight: dict[str, tuple[Any, Experiment]] = {}
+    done = as_completed(loop=client.loop)
 
     def window() -> int:
         return max(8, 3 * sum(client.nthreads().values()))
@@ -164,22 +201,27 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
             if exp is None:
                 return
             future = client.submit(run_experiment, exp, *settings, pure=False)
-            in_flight[future.key] = exp
+            in_flight[future.key] = (future, exp)
             done.add(future)
 
     size, sized_at = window(), time.monotonic()
-    submit(size)
-    for future in done:
-        exp = in_flight.pop(future.key)
-        try:
-            row = future.result()
-        except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
-            row = failed_row(exp, err, horizon_days=settings[0])
-        future.release()
-        on_result(row)
-        if time.monotonic() - sized_at > 5:
-            size, sized_at = window(), time.monotonic()
-        submit(size - len(in_flight))
+    try:
+        submit(size)
+        for future in done:
+            _, exp = in_flight.pop(future.key)
+            try:
+                row = future.result()
+            except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
+                row = failed_row(exp, err, horizon_days=settings[0])
+            future.release()
+            on_result(row)
+            if time.monotonic() - sized_at > 5:
+                size, sized_at = window(), time.monotonic()
+            submit(size - len(in_flight))
+    except BaseException:  # Ctrl-C or a failed write: do not leave runs queued on the cluster
+        done.clear()
+        client.cancel([f for f, _ in in_flight.values()])
+        raise
 
 
 _ENGINE_FUNCS = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
