@@ -7,6 +7,7 @@ with SIGKILL; they use 30-day runs so that the file takes well under a minute.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -252,3 +253,23 @@ def test_per_run_details_are_kept_in_a_few_files_and_survive_a_resume(tmp_path):
                     details=["daily", "seized_by_node"], retry_failed=False)
     assert not orphan.exists()
     assert len(load_details(out, "daily")) == len(daily)
+
+
+def test_a_config_edited_between_two_sweeps_is_composed_again(tmp_path, monkeypatch):
+    import shutil
+
+    import sim.config
+
+    scenarios = tmp_path / "scenarios"
+    shutil.copytree(sim.config.SCENARIOS_DIR, scenarios)
+    monkeypatch.setattr(sim.config, "SCENARIOS_DIR", scenarios)
+    monkeypatch.setattr(worker, "SCENARIOS_DIR", scenarios)
+    exps = [Experiment("one", (), seed=1)]
+    before = run_experiments(exps, engine="serial", horizon_days=10, progress=False)
+    world = scenarios / "world" / "baseline_2009.yaml"
+    text, halved = re.subn(r"heroin_kg_per_year: *([0-9.]+)",
+                           lambda m: f"heroin_kg_per_year: {float(m.group(1)) / 2}", world.read_text())
+    assert halved == 1
+    world.write_text(text)
+    after = run_experiments(exps, engine="serial", horizon_days=10, progress=False)
+    assert after.loc[0, "kg_entered"] < 0.75 * before.loc[0, "kg_entered"]

@@ -10,31 +10,50 @@ sweep.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
 import pandas as pd
 
-from sim.config import load_params, with_updates
+from sim.config import SCENARIOS_DIR, load_params, with_updates
 from sim.params import ConfigError, Params
 from sim.sweep.experiment import Experiment, table_value
 
-#: scenario overrides -> composed base params (or the ConfigError composing raised).
-_BASE_PARAMS: dict[tuple[str, ...], Params | ConfigError] = {}
+#: (scenario overrides, configs fingerprint) -> composed base params (or the ConfigError composing raised).
+_BASE_PARAMS: dict[tuple[tuple[str, ...], int], Params | ConfigError] = {}
 _LOCK = threading.Lock()
+
+
+def configs_fingerprint() -> int:
+    """Changes when any YAML file under ``scenarios/`` changes (~0.5 ms to compute).
+
+    Workers outlive a sweep (the processes engine keeps its cluster), so a config edited
+    between two sweeps must not be served from the cache.
+    """
+    stamp = []
+    for root, _dirs, files in os.walk(SCENARIOS_DIR):
+        for name in files:
+            if name.endswith((".yaml", ".yml")):
+                info = os.stat(os.path.join(root, name))
+                stamp.append((root, name, info.st_mtime_ns, info.st_size))
+    return hash(tuple(sorted(stamp)))
 
 
 def base_params(scenario: tuple[str, ...]) -> Params:
     """The composed, validated params of a scenario, composed once per process."""
+    key = (scenario, configs_fingerprint())
     with _LOCK:  # Hydra's global state is not thread-safe
-        cached = _BASE_PARAMS.get(scenario)
+        cached = _BASE_PARAMS.get(key)
         if cached is None:
+            if len(_BASE_PARAMS) > 256:
+                _BASE_PARAMS.clear()
             try:
                 cached = load_params(list(scenario))
             except ConfigError as err:
                 cached = err
-            _BASE_PARAMS[scenario] = cached
+            _BASE_PARAMS[key] = cached
     if isinstance(cached, ConfigError):
         raise cached
     return cached
