@@ -96,7 +96,10 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
                                       workers=workers, scheduler_address=scheduler_address)
         finally:
             collector.close()  # whatever finished is on disk, even on Ctrl-C
-        table = assemble(experiments, recorded, collector.rows)
+        if store is not None and collector.written:  # read back from disk: memory stays flat
+            table = assemble(experiments, store.recorded(), [])
+        else:
+            table = assemble(experiments, recorded, collector.rows)
         if store is not None:
             store.write_table("results.parquet", table)
             if summary_by is not None:
@@ -236,6 +239,7 @@ class _Collector:
     def __init__(self, store: ResultStore | None, *, total: int, already: int, progress: bool,
                  batch_size: int, flush_seconds: float):
         self.store, self.rows, self.buffer, self.details = store, [], [], {}
+        self.written = 0
         self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
@@ -248,7 +252,8 @@ class _Collector:
     def add(self, row: dict[str, Any]) -> None:
         for kind, frame in row.pop("_details", {}).items():
             self.details.setdefault(kind, []).append(frame)
-        self.rows.append(row)
+        if self.store is None:  # with a store the rows are on disk, not kept here
+            self.rows.append(row)
         self.buffer.append(row)
         if row.get("status") != "ok":
             self.failed += 1
@@ -262,6 +267,7 @@ class _Collector:
     def flush(self) -> None:
         if self.store is not None and self.buffer:
             self.store.write_part(self.buffer, self.details)
+            self.written += len(self.buffer)
         self.buffer, self.details = [], {}
         self.flushed_at = time.monotonic()
 
