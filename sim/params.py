@@ -426,9 +426,15 @@ def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
     if pol.green_zone.enabled and not any(pol.green_zone.segments.values()):
         raise ValueError(f"{where}.green_zone: enabled but no segments named")
     dc = pol.dedicated_checkpoints
+    cargo = {c for c, spec in p.world.conveyances.items() if spec.cargo}
     for field, ids in (("cargo_only", dc.cargo_only), ("passengers_only", dc.passengers_only)):
         for node_id in ids:
             _require_node(nodes, node_id, f"{where}.dedicated_checkpoints.{field}", "border_checkpoint")
+            handles = set(nodes[node_id].handles or CONVEYANCES)
+            kept = handles & cargo if field == "cargo_only" else handles - cargo
+            if not kept:
+                raise ValueError(f"{where}.dedicated_checkpoints.{field}: {node_id!r} handles only "
+                                 f"{sorted(handles)}: as a {field.replace('_', '-')} checkpoint it would handle nothing")
     for field in ("cargo_profile", "passenger_profile"):
         name = getattr(dc, field)
         if name is not None and name not in profiles:
