@@ -120,8 +120,11 @@ def _recipe_from_defaults(defaults: list) -> tuple[str, ...]:
 
 def _recipe_from_config(data: Mapping) -> tuple[str, ...]:
     world, regime = data.get("world", {}), data.get("regime", {})
-    policies = [name for name, spec in (world.get("policies") or {}).items()
-                if isinstance(spec, Mapping) and spec.get("enabled")]
+    policies = []
+    for name, spec in (world.get("policies") or {}).items():
+        if isinstance(spec, Mapping) and spec.get("enabled"):
+            segments = [seg for seg, on in (spec.get("segments") or {}).items() if on]
+            policies.append(f"{name} ({', '.join(segments)})" if segments else name)
     items = [f"policies in force: {', '.join(policies) if policies else 'none'}",
              f"Kazakh-Russian border regime: {regime.get('name', '?')}",
              f"supply multiplier: {world.get('flow', {}).get('supply_multiplier', 1.0):g}"]

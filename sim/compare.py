@@ -393,19 +393,25 @@ def draw_crossings_change(table: pd.DataFrame, names: list[str], path: Path, cap
     sig = np.array([[bool(by["significant"].get((n, f"kg_crossing_{c}"), False)) for c in crossings] for n in others])
     fig = _figure(max(9, 0.55 * len(crossings) + 3), 0.38 * max(1, len(others)) + 3.2)
     ax = fig.subplots()
-    limit = float(np.nanmax(np.abs(diff))) if diff.size and np.isfinite(diff).any() else 1.0
-    image = ax.imshow(np.nan_to_num(diff), cmap="RdBu_r", vmin=-limit or -1, vmax=limit or 1, aspect="auto")
+    finite = np.abs(diff[np.isfinite(diff)])
+    limit = float(np.percentile(finite, 98)) if finite.size and finite.max() > 0 else 1.0   # a few outliers saturate
+    image = ax.imshow(np.nan_to_num(diff), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     for i in range(len(others)):
         for j in range(len(crossings)):
             if np.isfinite(diff[i, j]) and abs(diff[i, j]) >= 0.05 * limit:
-                ax.text(j, i, f"{diff[i, j]:+.1f}{'' if sig[i, j] else '?'}", ha="center", va="center", fontsize=6.5)
+                ax.text(j, i, f"{diff[i, j]:+.1f}{'' if sig[i, j] else '?'}", ha="center", va="center", fontsize=6.5,
+                        color="white" if abs(diff[i, j]) > 0.6 * limit else "black")
+    south = sum(_crossing_order(c)[0] == 0 for c in crossings)
+    if 0 < south < len(crossings):
+        ax.axvline(south - 0.5, color="black", lw=1.2)
     ax.set_xticks(range(len(crossings)))
     ax.set_xticklabels([c.removeprefix("kz_") for c in crossings], rotation=60, ha="right", fontsize=7.5)
     ax.set_yticks(range(len(others)))
     ax.set_yticklabels(others, fontsize=8)
     fig.colorbar(image, ax=ax, label="change, tonnes per run", shrink=0.8)
-    ax.set_title(f"Flow over Kazakhstan's border crossings, south (entry) then north (to Russia): change from "
-                 f"{names[0]}\n(mean of paired differences; '?': the 95% interval includes no change)", fontsize=10)
+    ax.set_title(f"Flow over Kazakhstan's border crossings, change from {names[0]}: left of the line the southern "
+                 f"crossings (entry),\nright of it the crossings into Russia (mean of paired differences; '?': the 95% "
+                 f"interval includes no change)", fontsize=10)
     fig.text(0.01, 0.003, caption, fontsize=6.5, color="#555555")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     fig.savefig(path)
@@ -536,16 +542,36 @@ def _standout(by: pd.DataFrame, name: str) -> str:
         r = by.loc[(name, key)]
         if not r["significant"]:
             continue
+        if key == "kg_seized_reported" and (name, "kg_seized_true") in by.index and \
+                abs(r["pct_diff"] - by.loc[(name, "kg_seized_true")]["pct_diff"]) < 1:
+            continue   # reported moves with true: say it once
         if key.startswith("share_"):
             found.append((abs(r["diff"]) * 100, f"{words} {r['diff'] * 100:+.1f} points"))
         elif not math.isnan(r["pct_diff"]):
-            found.append((abs(r["pct_diff"]), f"{words} {r['pct_diff']:+.0f}%"))
+            pct = f"{r['pct_diff']:+.0f}" if abs(r["pct_diff"]) >= 10 else f"{r['pct_diff']:+.1f}"
+            found.append((abs(r["pct_diff"]), f"{words} {pct}%"))
         else:
             found.append((math.inf, f"{words} {r['diff']:+,.0f}"))
-    if not found:
-        return "no change that the replications can tell apart from noise."
     found.sort(key=lambda t: -t[0])
-    return "; ".join(text for _, text in found[:4]) + "."
+    texts = [text for _, text in found[:4]]
+    moved = _largest_crossing_change(by, name)
+    if moved:
+        texts.append(moved)
+    if not texts:
+        return "no change that the replications can tell apart from noise."
+    return "; ".join(texts) + "."
+
+
+def _largest_crossing_change(by: pd.DataFrame, name: str, min_kg: float = 1000.0) -> str | None:
+    """The border crossing whose flow changed most (clearly, and by at least a tonne)."""
+    rows = by.loc[name] if name in by.index.get_level_values(0) else None
+    if rows is None:
+        return None
+    rows = rows[rows.index.str.startswith("kg_crossing_") & rows["significant"] & (rows["diff"].abs() >= min_kg)]
+    if rows.empty:
+        return None
+    key = rows["diff"].abs().idxmax()
+    return f"largest shift at a border crossing: {key.removeprefix('kg_crossing_')} {rows.loc[key, 'diff'] / 1000:+.1f} t"
 
 
 # --- command line ----------------------------------------------------------------------

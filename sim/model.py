@@ -12,6 +12,10 @@ One step is one day:
 
 Couriers move event by event (a heap of arrival times), so the cost of a run grows with
 shipments and hops, not with days x agents.
+
+The interventions in force (:mod:`sim.policies`) shape the network and the posts at
+setup, and act at three moments: a found load may be let run (controlled delivery), a
+controlled load is seized on arrival, a seizure may be re-staged (false couriers).
 """
 
 from __future__ import annotations

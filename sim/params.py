@@ -246,8 +246,8 @@ class AntiCorruptionUnit(_Strict):
     """An interagency unit against officials tied to traffickers (002 ¶8, ¶25-27)."""
 
     enabled: bool = False
-    deterrence: Probability = 0.0             # officers' deterrence with the unit at work (at least this)
-    catch_prob_per_bribe: Probability = 0.0   # chance a bribe-taker is caught (at least this)
+    deterrence_gain: Probability = 0.0        # share of the gap to full deterrence the unit closes
+    catch_prob_factor: Positive = 1.0         # bribe-takers are caught this many times as often
     false_courier_detection: Probability = 0.0   # chance the unit uncovers a staged "false courier"
     cost_usd_per_year: NonNegative = 0.0
 

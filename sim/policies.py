@@ -152,9 +152,9 @@ class PolicyEffects:
         unit = pol.anti_corruption_unit
         self.deterrence = world.corruption.deterrence
         self.catch_prob_per_bribe = world.corruption.catch_prob_per_bribe
-        if unit.enabled:
-            self.deterrence = max(self.deterrence, unit.deterrence)
-            self.catch_prob_per_bribe = max(self.catch_prob_per_bribe, unit.catch_prob_per_bribe)
+        if unit.enabled:   # relative to the world's (calibrated) values, so they stay meaningful
+            self.deterrence += unit.deterrence_gain * (1.0 - self.deterrence)
+            self.catch_prob_per_bribe = min(1.0, self.catch_prob_per_bribe * unit.catch_prob_factor)
         self.funding_factor = funding_factor(world)
         self.cost_usd_per_year = policy_cost_usd_per_year(world)
         self._uav_units = self._uav_units_by_node(model)
