@@ -91,15 +91,20 @@ def write_report(mode: str = "full", *, results_dir: str | Path | None = None, r
     add("")
     add(f"![posterior]({rel(post_png)})")
     add("")
-    add("| parameter | prior (uniform) | before | posterior median (used) | 90% credible interval | interval / prior width |")
+    add("| parameter | prior (uniform) | before (cited guess) | posterior median (used) | 90% credible interval | interval / prior width |")
     add("|---|---|---|---|---|---|")
     for key, p in calibrated["parameters"].items():
         width = (p["q95"] - p["q05"]) / (p["prior"][1] - p["prior"][0])
         add(f"| `{key}` | [{_g(p['prior'][0])}, {_g(p['prior'][1])}] | {_g(uncalibrated.get(key))} | "
             f"**{_g(p['value'])}** | [{_g(p['q05'])}, {_g(p['q95'])}] | {width:.0%} |")
     add("")
-    add("An interval close to 90% of the prior's width means the targets say little about that parameter: its "
-        "posterior is its prior. Tolerance by generation:")
+    add("An interval close to 90% of the prior's width means the targets say little about that parameter on its "
+        "own: its marginal posterior is close to its prior. Parameters can still be constrained jointly; the "
+        "strongest posterior correlations (weighted) show the trade-offs the data leave open:")
+    add("")
+    add(_correlations(posterior, settings))
+    add("")
+    add("Tolerance by generation:")
     add("")
     add(f"![abc history]({rel(hist_png)})")
     add("")
@@ -181,6 +186,23 @@ def _held_out_rows(fit: pd.DataFrame, targets: TargetSet) -> str:
                     f"outside the predictive 90% interval (z = {r.z_median:+.1f})"
         rows.append(f"| {t.description} | {_g(r.observed)} | {r.unit} | {pred} | {verdict} | {r.source} |")
     return "\n".join(rows)
+
+
+def _correlations(posterior: pd.DataFrame, settings, threshold: float = 0.2) -> str:
+    """Weighted correlations between parameters in the posterior, strongest first."""
+    w = posterior["weight"].to_numpy(float)
+    x = posterior[settings.names].to_numpy(float)
+    mean = w @ x
+    cov = ((x - mean) * w[:, None]).T @ (x - mean) / w.sum()
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    pairs = sorted(((abs(corr[i, j]), i, j) for i in range(len(sd)) for j in range(i + 1, len(sd))), reverse=True)
+    rows = ["| parameters | correlation |", "|---|---|"]
+    labels = [p.short for p in settings.parameters]
+    for _, i, j in pairs[:5]:
+        if abs(corr[i, j]) >= threshold:
+            rows.append(f"| {labels[i]} x {labels[j]} | {corr[i, j]:+.2f} |")
+    return "\n".join(rows) if len(rows) > 2 else f"(no pair correlated beyond +-{threshold})"
 
 
 def _sensitivity_text(morris: pd.DataFrame, sobol: pd.DataFrame, settings) -> str:
@@ -320,8 +342,6 @@ def _g(x) -> str:
     if isinstance(x, (int, np.integer)):
         return f"{x:,}"
     x = float(x)
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.3g}"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.3g}"
