@@ -89,6 +89,16 @@ def test_results_do_not_depend_on_the_number_of_workers(serial_table):
     same_numbers(one, serial_table)
 
 
+def test_the_dask_engine_runs_on_a_scheduler_given_by_address(serial_table):
+    import sim.sweep.runner as runner
+
+    run_experiments(small_sweep()[:1], engine="processes", workers=2, horizon_days=5, progress=False)
+    address = runner._LOCAL["cluster"].scheduler_address  # a running scheduler with 2 worker processes
+    table = run_experiments(small_sweep(), engine="dask", scheduler_address=address, horizon_days=HORIZON,
+                            progress=False)
+    same_numbers(table, serial_table)
+
+
 def test_the_local_cluster_is_kept_for_the_next_sweep_of_the_same_size():
     import sim.sweep.runner as runner
 
