@@ -104,7 +104,11 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
             store.write_table("results.parquet", table)
             if summary_by is not None:
                 from sim.sweep.summary import summarise_results
-                store.write_table("summary.csv", summarise_results(table, by=list(summary_by)))
+                by = [c for c in summary_by if c in table.columns]
+                if len(by) < len(summary_by):
+                    log.warning("sweep: summary_by %s: no such column(s); summary grouped by %s",
+                                [c for c in summary_by if c not in by], by or "nothing")
+                store.write_table("summary.csv", summarise_results(table, by=by))
     finally:
         if store is not None:
             store.close()
