@@ -526,7 +526,7 @@ def _num(x: float, sign: bool = False) -> str:
 
 STANDOUT_KEYS = (("kg_entering_kz", "heroin entering Kazakhstan"), ("kg_seized_true", "kg seized"),
                  ("kg_seized_reported", "kg seized as reported"), ("kg_reaching_russia", "kg reaching Russia"),
-                 ("kg_reaching_eu", "kg reaching the EU"), ("bribes_usd", "bribes"),
+                 ("kg_reaching_eu", "kg reaching the EU"), ("bribes", "bribes taken"), ("bribes_usd", "bribes paid ($)"),
                  ("share_entry_kz_kg", "the Kyrgyz border's share of entries"),
                  ("share_entry_kz_uz", "the Uzbek border's share of entries"),
                  ("share_entry_kz_tm", "the Turkmen border's share of entries"),
