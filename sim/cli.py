@@ -86,10 +86,20 @@ def _replicate(overrides: list[str], params, replications: int, engine: str,
     experiments = [Experiment(run_id=f"rep{r}", scenario=scenario, seed=params.seed + 1 + r,
                               updates={"horizon_days": params.horizon_days}, inputs={"replication": r})
                    for r in range(replications)]
+    _quiet_dask_logs()
     table = run_experiments(experiments, engine=engine, progress=True)
     ok = pd.concat([table[table["status"] == "ok"], pd.DataFrame([this_run])], ignore_index=True)
     return {key: (float(ok[key].quantile(0.05)), float(ok[key].quantile(0.95)))
             for key, _label, _unit in HEADLINE if key in ok}
+
+
+def _quiet_dask_logs() -> None:
+    """Dask sets INFO on its own loggers when imported; the terminal is for the summary."""
+    import distributed  # noqa: F401  (its import configures the loggers we quiet)
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(("distributed", "tornado")):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _briefing_files(cfg: DictConfig) -> dict[str, str]:
