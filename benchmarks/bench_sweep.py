@@ -39,11 +39,11 @@ def main() -> None:
     load_start = os.getloadavg()[0]
 
     import pandas as pd
-    from distributed import LocalCluster
 
     from sim.config import load_params, with_updates
     from sim.run import simulate
     from sim.sweep import Experiment, run_experiments
+    from sim.sweep.runner import start_local_cluster
 
     base = load_params()
     simulate(with_updates(base, {"seed": 10_000, "horizon_days": args.horizon_days}), keep_events=False)  # warm-up
@@ -61,8 +61,7 @@ def main() -> None:
     clusters, startup = {}, {}
     for workers in (1, 2):
         start = time.perf_counter()
-        clusters[workers] = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=":0", silence_logs=logging.ERROR)
+        clusters[workers] = start_local_cluster(workers)  # as engine="processes" starts it
         warm = [Experiment(f"warm/{w}", (), {}, seed=10_000 + w) for w in range(workers)]
         run_experiments(warm, engine="dask", scheduler_address=clusters[workers].scheduler_address,
                         horizon_days=5, progress=False)  # imports and composing in every worker
