@@ -333,20 +333,26 @@ def draw_change_from_baseline(table: pd.DataFrame, names: list[str], path: Path,
     return path
 
 
+def _stacked_barh(ax, y: np.ndarray, segments: list[tuple[str, np.ndarray, str]], percent_labels: bool = False) -> None:
+    """Horizontal bars stacked from the left, one (label, values, colour) segment at a time."""
+    left = np.zeros(len(y))
+    for label, values, colour in segments:
+        ax.barh(y, values, left=left, color=colour, label=label)
+        if percent_labels:
+            for yi, lft, v in zip(y, left, values):
+                if v > 0.06:
+                    ax.text(lft + v / 2, yi, f"{100 * v:.0f}%", ha="center", va="center", fontsize=7, color="white")
+        left += values
+
+
 def draw_entry_by_border(table: pd.DataFrame, names: list[str], path: Path, caption: str) -> Path:
     """Where the flow enters Kazakhstan, per scenario (displacement between borders)."""
     by = table.set_index(["scenario", "outcome"])["mean"]
     fig = _figure(10, 0.32 * len(names) + 1.8)
     ax = fig.subplots()
     y = np.arange(len(names))[::-1]
-    left = np.zeros(len(names))
-    for key, label, colour in ENTRY_BORDERS:
-        values = np.array([by.get((n, key), 0.0) for n in names])
-        ax.barh(y, values, left=left, color=colour, label=label)
-        for yi, lft, v in zip(y, left, values):
-            if v > 0.06:
-                ax.text(lft + v / 2, yi, f"{100 * v:.0f}%", ha="center", va="center", fontsize=7, color="white")
-        left += values
+    segments = [(label, np.array([by.get((n, key), 0.0) for n in names]), colour) for key, label, colour in ENTRY_BORDERS]
+    _stacked_barh(ax, y, segments, percent_labels=True)
     ax.set_yticks(y)
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xlim(0, 1)
@@ -364,12 +370,10 @@ def draw_seizures_by_place(table: pd.DataFrame, names: list[str], path: Path, ca
     fig = _figure(11, 0.32 * len(names) + 2.0)
     ax = fig.subplots()
     y = np.arange(len(names))[::-1]
-    left = np.zeros(len(names))
     colours = ("#8c564b", "#1f77b4", "#17becf", "#ff7f0e", "#d62728", "#9467bd")
-    for (label, keys), colour in zip(SEIZURE_PLACES, colours):
-        values = np.array([sum(by.get((n, k), 0.0) for k in keys) for n in names]) / 1000
-        ax.barh(y, values, left=left, color=colour, label=label)
-        left += values
+    segments = [(label, np.array([sum(by.get((n, k), 0.0) for k in keys) for n in names]) / 1000, colour)
+                for (label, keys), colour in zip(SEIZURE_PLACES, colours)]
+    _stacked_barh(ax, y, segments)
     reported = np.array([by.get((n, "kg_seized_reported"), np.nan) for n in names]) / 1000
     ax.plot(reported, y, "k|", ms=14, mew=2, label="total as reported (false couriers included)")
     ax.set_yticks(y)
