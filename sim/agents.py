@@ -16,6 +16,7 @@ Each rule is a short method named for what happens; the probabilities come from
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ class TraffickingOrganisation(mesa.Agent):
         self.losses_usd = 0.0
         self.costs_usd = 0.0
         self.disrupted_until = 0               # a controlled delivery disrupted it until this day
+        self.decisions = model.stream("organisation", len(model.organisations))  # its own dice (common random numbers)
         self._markets = list(spec.markets)
         self._market_cum = np.cumsum(list(spec.markets.values())).tolist()
         self._nationalities = list(spec.courier_nationalities)
@@ -85,10 +87,10 @@ class TraffickingOrganisation(mesa.Agent):
 
     def plan_load(self) -> tuple[str, Route, int]:
         """Pick a market (by the organisation's buyers), a route and conveyance, a size."""
-        market = self._markets[_weighted_index(self._market_cum, self.random.random())]
+        market = self._markets[_weighted_index(self._market_cum, self.decisions.random())]
         route = self.choose_route(market)
         size = self.model.world.conveyances[route.conveyance].size
-        kg = self.random.lognormvariate(math.log(size.median_kg), size.sigma)
+        kg = self.decisions.lognormvariate(math.log(size.median_kg), size.sigma)
         return market, route, max(1, round(kg * 1000))
 
     def choose_route(self, market: str) -> Route:
@@ -96,10 +98,10 @@ class TraffickingOrganisation(mesa.Agent):
         if self._log_safe is None:
             self._log_safe = np.log1p(-np.minimum(self.risk, 0.999999)).ravel()
         temperature = self.model.world.learning.choice_temperature_usd_per_kg
-        return self.menus[market].choose(self._log_safe, temperature, self.random.random())
+        return self.menus[market].choose(self._log_safe, temperature, self.decisions.random())
 
     def send_courier(self, market: str, route: Route, grams: int) -> None:
-        nationality = self._nationalities[_weighted_index(self._nationality_cum, self.random.random())]
+        nationality = self._nationalities[_weighted_index(self._nationality_cum, self.decisions.random())]
         courier = Courier(self.model, self, market, route, grams, nationality)
         self.costs_usd += self.model.trip_cost_usd(route)
         courier.depart()
@@ -144,7 +146,7 @@ class Courier(mesa.Agent):
     def depart(self) -> None:
         """Leave the origin at a random moment of the day and head for the next node."""
         model = self.model
-        self.departure = model.day + self.random.random()
+        self.departure = model.day + self.organisation.decisions.random()
         self.shipment.day_dispatched = self.departure
         model.ledger.record_dispatch(self.shipment, self.route.nodes[0])
         self.leg = 1
@@ -170,12 +172,14 @@ class Courier(mesa.Agent):
 class Officer(mesa.Agent):
     """A border guard, customs officer or policeman; some are corruptible."""
 
-    def __init__(self, model: NorthernRouteModel, post: str, agency: str, mean_corruptibility: float):
+    def __init__(self, model: NorthernRouteModel, post: str, agency: str, mean_corruptibility: float,
+                 draws: random.Random | None = None):
         super().__init__(model)
         self.post = post
         self.agency = agency
+        self.draws = model.random if draws is None else draws
         self.mean_corruptibility = mean_corruptibility
-        self.corruptibility = model.draw_corruptibility(mean_corruptibility)
+        self.corruptibility = model.draw_corruptibility(mean_corruptibility, self.draws)
         self.bribes_taken = 0
 
     def takes_bribe(self, bribe_usd: float) -> bool:
@@ -183,17 +187,17 @@ class Officer(mesa.Agent):
         c = self.model.world.corruption
         deterrence = self.model.deterrence
         p = inspection.bribe_acceptance_probability(self.corruptibility, deterrence, bribe_usd, c.bribe_scale_usd)
-        if self.random.random() >= p:
+        if self.draws.random() >= p:
             return False
         self.bribes_taken += 1
-        if self.random.random() < self.model.catch_prob_per_bribe:
+        if self.draws.random() < self.model.catch_prob_per_bribe:
             self.get_caught()
         return True
 
     def get_caught(self) -> None:
         """Found out taking bribes: dismissed, and a newly hired officer takes the post."""
         self.model.ledger.officers_caught += 1
-        self.corruptibility = self.model.draw_corruptibility(self.mean_corruptibility)
+        self.corruptibility = self.model.draw_corruptibility(self.mean_corruptibility, self.draws)
         self.bribes_taken = 0
 
 
@@ -221,6 +225,7 @@ class Checkpoint(mesa.Agent):
         self.node = node
         self.sides = sides
         self.surveillance = surveillance or []   # green zone, UAVs: watch every load (sim.policies)
+        self.draws = model.stream("post", node)  # its own dice (common random numbers)
         self.both_sides_inspect = both_sides_inspect
         self.local_price = local_price
         self.inspections = 0
@@ -230,7 +235,7 @@ class Checkpoint(mesa.Agent):
         """Screen a passing load; returns PASSED, CLEARED, BRIBED or SEIZED."""
         sides = self.sides
         if len(sides) > 1 and not self.both_sides_inspect:
-            sides = [sides[0] if self.random.random() < 0.5 else sides[1]]   # the sides take turns
+            sides = [sides[0] if self.draws.random() < 0.5 else sides[1]]   # the sides take turns
         if self.surveillance:
             sides = [*self.surveillance, *sides]
         outcome = PASSED
@@ -244,12 +249,12 @@ class Checkpoint(mesa.Agent):
 
     def inspect(self, side: PostSide, courier: Courier, day: float) -> str:
         c = courier.conveyance
-        if side.p_inspect[c] == 0.0 or self.random.random() >= side.p_inspect[c]:
+        if side.p_inspect[c] == 0.0 or self.draws.random() >= side.p_inspect[c]:
             return PASSED
         self.inspections += 1
-        if self.random.random() >= side.p_detect[c]:
+        if self.draws.random() >= side.p_detect[c]:
             return CLEARED
-        return self.model.confront(courier, self.node, day, side.agency, self.random.choice(side.officers),
+        return self.model.confront(courier, self.node, day, side.agency, self.draws.choice(side.officers),
                                    self.local_price)
 
 
@@ -267,6 +272,7 @@ class MobilePatrol(mesa.Agent):
         self.intelligence_weight = intelligence_weight
         self.memory_days = memory_days
         self.position = area[0]
+        self.draws = model.stream("patrol", len(model.patrols))  # its own dice (common random numbers)
         self.recent_finds: deque[tuple[float, int]] = deque()
 
     def choose_position(self) -> None:
@@ -279,7 +285,7 @@ class MobilePatrol(mesa.Agent):
             if node in counts:
                 counts[node] += 1
         weights = [1.0 + self.intelligence_weight * counts[n] for n in self.area]
-        self.position = self.random.choices(self.area, weights=weights)[0]
+        self.position = self.draws.choices(self.area, weights=weights)[0]
 
     def note_find(self, day: float, node: int) -> None:
         self.recent_finds.append((day, node))
@@ -306,7 +312,8 @@ def post_side(model: NorthernRouteModel, node_id: str, agency: str, profile: Ins
                                               profile.traffic_per_day, n_crossings, profile.targeting[conv])
         p_inspect.append(min(1.0, p * factor_by_conveyance[i]))
         p_detect.append(inspection.detection_probability(world.detection[m][spec.concealment] for m in profile.methods))
-    officers = [Officer(model, node_id, agency, profile.corruption) for _ in range(n_officers)]
+    crew_draws = model.stream(f"crew:{agency}", model.network.index[node_id])
+    officers = [Officer(model, node_id, agency, profile.corruption, crew_draws) for _ in range(n_officers)]
     return PostSide(agency=agency, p_inspect=p_inspect, p_detect=p_detect, officers=officers)
 
 
@@ -316,6 +323,7 @@ def surveillance_side(model: NorthernRouteModel, node_id: str, agency: str, spot
 
     A spotted load is found; the courier then faces the watchers' officers as at a post.
     """
-    officers = [Officer(model, node_id, agency, mean_corruptibility) for _ in range(n_officers)]
+    draws = model.stream(f"watchers:{agency}", model.network.index[node_id])
+    officers = [Officer(model, node_id, agency, mean_corruptibility, draws) for _ in range(n_officers)]
     n = len(CONVEYANCES)
     return PostSide(agency=agency, p_inspect=[spot_prob] * n, p_detect=[1.0] * n, officers=officers)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
+import zlib
 
 import mesa
 from mesa.agent import AgentSet
@@ -122,8 +124,8 @@ class NorthernRouteModel(mesa.Model):
         """Screen a load at a node: mobile patrols present, then the post, if any."""
         for patrol in self.patrols_at[node]:
             n = self.network.nodes[node].n_crossings
-            if self.random.random() < inspection.patrol_encounter_probability(1, patrol.intercept_prob, n):
-                if self.random.random() < patrol.p_detect[courier.conveyance]:
+            if patrol.draws.random() < inspection.patrol_encounter_probability(1, patrol.intercept_prob, n):
+                if patrol.draws.random() < patrol.p_detect[courier.conveyance]:
                     result = self.confront(courier, node, day, patrol.officer.agency, patrol.officer,
                                            price_at(self.network.nodes[node], self.world))
                     if result == SEIZED:
@@ -185,11 +187,21 @@ class NorthernRouteModel(mesa.Model):
 
     # --- officers -----------------------------------------------------------------
 
-    def draw_corruptibility(self, mean: float) -> float:
+    def draw_corruptibility(self, mean: float, draws: random.Random) -> float:
         """An officer's willingness to take bribes, drawn (Beta) around the post's level."""
         k = self.world.inspection.officer_corruptibility_concentration
         a, b = max(mean * k, 1e-6), max((1 - mean) * k, 1e-6)
-        return self.random.betavariate(a, b)
+        return draws.betavariate(a, b)
+
+    def stream(self, purpose: str, index: int) -> random.Random:
+        """A random stream of its own for one agent or post, derived from the run's seed.
+
+        Each organisation, post, crew and patrol draws from its own stream, so that two
+        scenarios run with the same seed (common random numbers) differ only where the
+        policies differ, not because one extra draw shifted every later one.
+        """
+        key = np.random.SeedSequence([int(self._seed) & (2**64 - 1), zlib.crc32(purpose.encode()), index]).generate_state(2)
+        return random.Random(int(key[0]) << 32 | int(key[1]))
 
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
@@ -235,7 +247,8 @@ class NorthernRouteModel(mesa.Model):
             p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
                                                          for m in spec.methods) for c in CONVEYANCES]
             for _ in range(spec.count):
-                officer = Officer(self, f"patrol:{group}", "mobile patrol", spec.corruption)
+                officer = Officer(self, f"patrol:{group}", "mobile patrol", spec.corruption,
+                                  self.stream(f"patrol-officer:{group}", len(self.patrols)))
                 self.patrols.add(MobilePatrol(self, group, area, spec.intercept_prob, p_detect, officer,
                                               spec.intelligence_weight, spec.memory_days))
 

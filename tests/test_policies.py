@@ -137,7 +137,7 @@ def test_anti_corruption_unit_uncovers_false_couriers(baseline, padding_posts):
     on = with_updates(baseline, {"world.corruption.false_couriers.posts": padding_posts})
     unit = with_updates(on, {"world.policies.anti_corruption_unit.enabled": True})
     keys = ("kg_staged_false_couriers", "false_courier_stagings_uncovered", "reported_inflation")
-    seeds = range(3)
+    seeds = range(8)   # staging at a handful of posts is lumpy: 3 seeds were too few for a 40% margin
     before, after = _outcomes(on, seeds, keys), _outcomes(unit, seeds, keys)
     assert after[:, 0].sum() < 0.6 * before[:, 0].sum()
     assert before[:, 1].sum() == 0 and after[:, 1].sum() > 0
