@@ -34,10 +34,6 @@ class Route:
     cost_per_kg: float
     crossings: str                # the border crossings it uses, e.g. "tj_panji_poyon>kz_korday>kz_uba"
 
-    @property
-    def days(self) -> float:
-        return self.arrival_days[-1]
-
 
 class RouteMenu:
     """The candidate routes to one market, arranged for fast vectorised valuation."""
