@@ -24,13 +24,18 @@ SCENARIOS_DIR = Path(
 )
 
 
-def compose_config(overrides: Iterable[str] = (), config_name: str = "config") -> DictConfig:
-    """Compose ``scenarios/<config_name>.yaml`` with Hydra overrides, as the CLI would."""
+def compose_config(overrides: Iterable[str] = (), config_name: str = "config",
+                   config_dir: str | os.PathLike | None = None) -> DictConfig:
+    """Compose ``scenarios/<config_name>.yaml`` with Hydra overrides, as the CLI would.
+
+    ``config_dir``: a folder of the user's own configs, searched too (:func:`user_config_dir`).
+    """
+    overrides = [*config_dir_overrides(config_dir), *overrides]
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(SCENARIOS_DIR), version_base="1.3"):
-            return compose(config_name=config_name, overrides=list(overrides))
+            return compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None
     except yaml.YAMLError as err:
@@ -57,9 +62,14 @@ def params_from_config(cfg: DictConfig | dict[str, Any]) -> Params:
     return params_from_mapping(data)
 
 
-def load_params(overrides: Iterable[str] = (), config_name: str = "config") -> Params:
-    """Compose and validate in one call: ``load_params(["seed=3", "regime=customs_union"])``."""
-    return params_from_config(compose_config(overrides, config_name))
+def load_params(overrides: Iterable[str] = (), config_name: str = "config",
+                config_dir: str | os.PathLike | None = None) -> Params:
+    """Compose and validate in one call: ``load_params(["seed=3", "regime=customs_union"])``.
+
+    ``config_dir``: a folder of the user's own configs (``load_params(["+policy=[my_post]"],
+    config_dir="~/my_scenarios")``).
+    """
+    return params_from_config(compose_config(overrides, config_name, config_dir))
 
 
 def _first_line(err: Exception) -> str:
@@ -100,3 +110,107 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
                 node = node[int(part)]
         else:
             raise ConfigError(f"config error: {key}: cannot set {part!r} inside a {type(node).__name__}")
+
+
+# --- a user's own config folder (--config-dir) ---------------------------------------
+# A folder outside the repository with the same layout as scenarios/ (policy/, preset/,
+# world/, ...). Hydra searches it after scenarios/, so a file there with the name of a
+# repository file would be silently shadowed: that is refused, naming both files.
+
+
+def user_config_dir(config_dir: str | os.PathLike | None) -> Path | None:
+    """The user's config folder, checked: it exists and shadows no repository file.
+
+    Returns its absolute path (None for None, or for the repository's own folder).
+    """
+    if config_dir is None:
+        return None
+    folder = Path(config_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"config error: --config-dir {config_dir}: no such folder")
+    if folder == SCENARIOS_DIR.resolve():
+        return None
+    for path in sorted(folder.rglob("*.y*ml")):
+        twin = SCENARIOS_DIR / path.relative_to(folder)
+        if twin.is_file():
+            raise ConfigError(f"config error: {path} has the name of the repository's {twin}, which Hydra would use "
+                              f"instead: rename yours (e.g. {path.parent.name}/my_{path.name})")
+    return folder
+
+
+def config_dir_overrides(config_dir: str | os.PathLike | None) -> list[str]:
+    """The Hydra override that adds a user's config folder: ``hydra.searchpath=[...]``.
+
+    Sweeps carry it in each experiment's scenario, so a worker anywhere composes the
+    same configs.
+    """
+    folder = user_config_dir(config_dir)
+    return [] if folder is None else [f"hydra.searchpath=['file://{folder.as_posix()}']"]
+
+
+def config_dirs_in(overrides: Iterable[str]) -> list[Path]:
+    """The user config folders a list of overrides adds (see :func:`config_dir_overrides`)."""
+    prefix = "hydra.searchpath=['file://"
+    return [Path(o.removeprefix(prefix).removesuffix("']")) for o in overrides if o.startswith(prefix)]
+
+
+def config_names(group: str, config_dir: str | os.PathLike | None = None) -> list[str]:
+    """Names of a config group's options (``preset``, ``policy`` ...), the user's included."""
+    folders = [SCENARIOS_DIR, user_config_dir(config_dir)]
+    return sorted({p.stem for folder in folders if folder is not None for p in (folder / group).glob("*.yaml")})
+
+
+def config_file(group: str, name: str, config_dir: str | os.PathLike | None = None) -> Path | None:
+    """The file of one option of a config group, in the repository or the user's folder."""
+    for folder in (SCENARIOS_DIR, user_config_dir(config_dir)):
+        if folder is not None and (folder / group / f"{name}.yaml").is_file():
+            return folder / group / f"{name}.yaml"
+    return None
+
+
+def add_config_dir_option(parser) -> None:
+    """The ``--config-dir DIR`` option every command shares (Hydra's own name for it)."""
+    parser.add_argument("--config-dir", "-cd", default=None, metavar="DIR",
+                        help="a folder of your own configs (same layout as scenarios/: policy/, preset/, world/ ...)")
+
+
+# --- the model's keyword parameters (Mesa convention) ----------------------------------
+
+#: Config groups: chosen by name (a keyword of the model, or an override ``group=name``).
+CONFIG_GROUPS = ("network", "world", "calibrated", "regime", "preset", "policy", "shock")
+
+
+def scenario_params(params: Params | None = None, *, preset: str | None = None, regime: str | None = None,
+                    policies: Iterable[str] = (), horizon_days: int | None = None,
+                    supply_multiplier: float | None = None, overrides: dict[str, Any] | None = None,
+                    config_dir: str | os.PathLike | None = None) -> Params:
+    """The Params of a scenario described by keywords (what ``NorthernRouteModel(...)`` takes).
+
+    Config groups (``preset``, ``regime``, ``policies``) are composed with Hydra (once per
+    process and scenario: :func:`sim.sweep.worker.base_params`); ``horizon_days``,
+    ``supply_multiplier`` and ``overrides`` (dotted keys -> values) are set on top with
+    :func:`with_updates`, so a misspelt key is an error. A prepared ``params`` takes the
+    values but not group choices, which only composing can apply.
+    """
+    from sim.sweep.worker import base_params
+
+    policies = [policies] if isinstance(policies, str) else list(policies)
+    choices = [*([f"preset={preset}"] if preset else []), *([f"regime={regime}"] if regime else []),
+               *([f"+policy=[{','.join(policies)}]"] if policies else [])]
+    if params is not None and (choices or config_dir is not None):
+        raise ConfigError("config error: give preset, regime, policies and config_dir without params= "
+                          "(a prepared Params is already composed), or compose them into it")
+    updates = dict(overrides or {})
+    for key in updates:
+        if key in CONFIG_GROUPS:
+            raise ConfigError(f"config error: overrides: {key!r} is a config group: choose it with the "
+                              f"{'policies' if key == 'policy' else key}= keyword")
+        if key == "seed":
+            raise ConfigError("config error: overrides: 'seed': give the seed as rng= (Mesa's convention)")
+    if horizon_days is not None:
+        updates["horizon_days"] = horizon_days
+    if supply_multiplier is not None:
+        updates["world.flow.supply_multiplier"] = supply_multiplier
+    if params is None:
+        params = base_params((*config_dir_overrides(config_dir), *choices))
+    return with_updates(params, updates) if updates else params

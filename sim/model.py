@@ -23,7 +23,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import secrets
 import zlib
+from typing import Any, Mapping, Sequence
 
 import mesa
 from mesa.agent import AgentSet
@@ -33,6 +35,7 @@ from sim.agents import (CONVEYANCE_INDEX, PASSED, SEIZED, BRIBED, CLEARED, Check
                         TraffickingOrganisation, post_side)
 from sim import inspection
 from sim.economics import price_at, trip_cost_usd
+from sim.config import scenario_params
 from sim.ledger import Ledger
 from sim.network import POST_KINDS, build_network
 from sim.params import CONVEYANCES, Params
@@ -43,19 +46,34 @@ from sim.routing import RouteMenu, build_route_menus
 class NorthernRouteModel(mesa.Model):
     """Heroin trafficking from northern Afghanistan through Central Asia to Russia and the EU.
 
+    Keyword parameters follow Mesa's conventions, so that ``mesa.batch_run`` can vary any
+    of them by name: ``NorthernRouteModel(regime="customs_union", supply_multiplier=1.2)``.
+
     Args:
-        params: validated parameters (:func:`sim.config.load_params`); defaults to the
-            baseline scenario.
-        rng: seed for the model's random generators (Mesa convention); defaults to
-            ``params.seed``.
+        params: prepared parameters (:func:`sim.config.load_params`); default: composed
+            from the keywords below (the baseline scenario when none is given).
+        preset: a preset scenario (``scenarios/preset/``), e.g. ``"package_integrity"``.
+        regime: the Kazakh-Russian border regime (``scenarios/regime/``).
+        policies: policy configs to add (``scenarios/policy/``), e.g. ``["green_zone_kyrgyz"]``.
+        horizon_days: days to simulate.
+        supply_multiplier: heroin supply relative to the baseline year.
+        overrides: any other setting, dotted key -> value
+            (``{"world.corruption.deterrence": 0.5}``); an unknown key is an error.
+        config_dir: a folder of the user's own configs (see docs/own_scenarios.md).
+        rng: the random seed. None draws a fresh one, as in Mesa; the seed used is
+            ``model.seed`` (and ``model.params.seed``), so any run can be repeated.
         keep_events: keep the per-hop event log (turn off in large sweeps).
     """
 
-    def __init__(self, params: Params | None = None, *, rng: int | None = None, keep_events: bool = True):
-        if params is None:
-            from sim.config import load_params
-            params = load_params()
-        super().__init__(rng=params.seed if rng is None else rng)
+    def __init__(self, params: Params | None = None, *, preset: str | None = None, regime: str | None = None,
+                 policies: Sequence[str] = (), horizon_days: int | None = None, supply_multiplier: float | None = None,
+                 overrides: Mapping[str, Any] | None = None, config_dir: str | None = None,
+                 rng: int | None = None, keep_events: bool = True):
+        params = scenario_params(params, preset=preset, regime=regime, policies=policies, horizon_days=horizon_days,
+                                 supply_multiplier=supply_multiplier, overrides=overrides, config_dir=config_dir)
+        super().__init__(rng=fresh_seed() if rng is None else rng)
+        self.seed = self._seed
+        params = params.model_copy(update={"seed": self.seed}) if params.seed != self.seed else params
         params = with_policy_network(params)   # dedicated and INL checkpoints change the network
         self.params = params
         self.world = params.world
@@ -280,6 +298,11 @@ class NorthernRouteModel(mesa.Model):
         for i, node in enumerate(self.network.nodes):
             risk[i, :] = prior.get(node.kind, 0.0)
         return risk
+
+
+def fresh_seed() -> int:
+    """A new random seed (what Mesa does for ``rng=None``), recorded so the run can be repeated."""
+    return secrets.randbelow(2**31 - 1)   # Mesa's own fresh seeds are below int32's maximum too
 
 
 def _kg(grams: int) -> float:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.config import SCENARIOS_DIR, load_params, with_updates
+from sim.config import SCENARIOS_DIR, config_dirs_in, load_params, with_updates
 from sim.params import ConfigError, Params
 from sim.sweep.experiment import Experiment, table_value
 
@@ -26,14 +27,15 @@ _BASE_PARAMS: dict[tuple[tuple[str, ...], int], Params | ConfigError] = {}
 _LOCK = threading.Lock()
 
 
-def configs_fingerprint() -> int:
-    """Changes when any YAML file under ``scenarios/`` changes (~0.5 ms to compute).
+def configs_fingerprint(user_dirs: tuple[Path, ...] = ()) -> int:
+    """Changes when any YAML file under ``scenarios/`` (or the user's config folders)
+    changes (~0.5 ms to compute).
 
     Workers outlive a sweep (the processes engine keeps its cluster), so a config edited
     between two sweeps must not be served from the cache.
     """
     stamp = []
-    for root, _dirs, files in os.walk(SCENARIOS_DIR):
+    for root, _dirs, files in (entry for folder in (SCENARIOS_DIR, *user_dirs) for entry in os.walk(folder)):
         for name in files:
             if name.endswith((".yaml", ".yml")):
                 info = os.stat(os.path.join(root, name))
@@ -43,7 +45,7 @@ def configs_fingerprint() -> int:
 
 def base_params(scenario: tuple[str, ...]) -> Params:
     """The composed, validated params of a scenario, composed once per process."""
-    key = (scenario, configs_fingerprint())
+    key = (scenario, configs_fingerprint(tuple(config_dirs_in(scenario))))
     with _LOCK:  # Hydra's global state is not thread-safe
         cached = _BASE_PARAMS.get(key)
         if cached is None:
