@@ -18,11 +18,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from sim.config import SCENARIOS_DIR
+from sim.config import SCENARIOS_DIR, add_config_dir_option, config_file, config_names
 from sim.params import ConfigError
 
-PRESETS_DIR = SCENARIOS_DIR / "preset"
-POLICIES_DIR = SCENARIOS_DIR / "policy"
 SHOCKS_DIR = SCENARIOS_DIR / "shock"
 BRIEFING_FIELDS = ("title", "represents", "sources", "look_at")
 
@@ -50,33 +48,33 @@ class Briefing:
         return "\n".join(lines)
 
 
-def list_presets() -> list[str]:
-    """Names of the preset scenarios, sorted."""
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+def list_presets(config_dir: str | None = None) -> list[str]:
+    """Names of the preset scenarios (with those of a user's config folder), sorted."""
+    return config_names("preset", config_dir)
 
 
-def list_policies() -> list[str]:
+def list_policies(config_dir: str | None = None) -> list[str]:
     """Names of the policy configs (``+policy=[...]``), sorted."""
-    return sorted(p.stem for p in POLICIES_DIR.glob("*.yaml"))
+    return config_names("policy", config_dir)
 
 
-def preset_path(name: str) -> Path:
-    path = PRESETS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"config error: unknown preset {name!r} (available: {', '.join(list_presets())})")
+def preset_path(name: str, config_dir: str | None = None) -> Path:
+    path = config_file("preset", name, config_dir)
+    if path is None:
+        raise ConfigError(f"config error: unknown preset {name!r} (available: {', '.join(list_presets(config_dir))})")
     return path
 
 
-def load_briefing(name: str) -> Briefing:
+def load_briefing(name: str, config_dir: str | None = None) -> Briefing:
     """A preset's briefing, read from its file (no Hydra composition needed)."""
-    data = yaml.safe_load(preset_path(name).read_text()) or {}
+    data = yaml.safe_load(preset_path(name, config_dir).read_text()) or {}
     return _briefing_from(data.get("briefing"), name, _recipe_from_defaults(data.get("defaults") or []),
                           where=f"preset/{name}.yaml")
 
 
-def briefing(name: str) -> str:
+def briefing(name: str, config_dir: str | None = None) -> str:
     """A preset's briefing as Markdown text (what ``python -m sim brief NAME`` prints)."""
-    return load_briefing(name).markdown()
+    return load_briefing(name, config_dir).markdown()
 
 
 def briefing_markdown(cfg_or_name: Any) -> str | None:
@@ -169,18 +167,20 @@ def main_presets(argv: list[str]) -> int:
                                      description="List the preset scenarios (run one with: python -m sim preset=NAME).")
     parser.add_argument("--names", action="store_true", help="print names only")
     parser.add_argument("--policies", action="store_true", help="list the policy configs (+policy=[...]) instead")
+    add_config_dir_option(parser)
     args = parser.parse_args(argv)
-    if args.policies:
-        print("\n".join(list_policies()))
-        return 0
-    names = list_presets()
-    if args.names:
+    try:
+        names = list_policies(args.config_dir) if args.policies else list_presets(args.config_dir)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if args.policies or args.names:
         print("\n".join(names))
         return 0
     width = max(len(n) for n in names)
     for name in names:
         try:
-            title = load_briefing(name).title
+            title = load_briefing(name, args.config_dir).title
         except ConfigError as err:
             title = f"(no briefing: {err})"
         print(f"{name:<{width}}  {title}")
@@ -193,9 +193,10 @@ def main_brief(argv: list[str]) -> int:
     """``python -m sim brief NAME``: print a preset's briefing (Markdown)."""
     parser = argparse.ArgumentParser(prog="python -m sim brief", description="Print a preset scenario's briefing.")
     parser.add_argument("name", help="preset name (python -m sim presets lists them)")
+    add_config_dir_option(parser)
     args = parser.parse_args(argv)
     try:
-        print(briefing(args.name))
+        print(briefing(args.name, args.config_dir))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.config import SCENARIOS_DIR, config_to_dict, params_from_config
+from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, user_config_dir
 from sim.outputs import HEADLINE, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
@@ -40,9 +40,32 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0])(argv[1:])
+    try:
+        user_config_dir(_config_dir_argument(argv))   # Hydra's own --config-dir, checked for shadowed files
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
     sys.argv = [sys.argv[0], *argv]
     hydra_main()
     return 0
+
+
+def _config_dir_argument(argv: list[str]) -> str | None:
+    """The folder given to Hydra's ``--config-dir DIR`` (``-cd DIR``, ``--config-dir=DIR``), if any."""
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config-dir="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _run_config_dir() -> str | None:
+    """The user's config folder of the current Hydra run (``--config-dir``), if any."""
+    for source in HydraConfig.get().runtime.config_sources:
+        if source.provider == "command-line" and source.schema == "file":
+            return source.path
+    return None
 
 
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
@@ -82,7 +105,8 @@ def _replicate(overrides: list[str], params, replications: int, engine: str,
 
     from sim.sweep import Experiment, run_experiments
 
-    scenario = tuple(o for o in overrides if not o.startswith(("seed=", "report.", "output.")))
+    scenario = (*config_dir_overrides(_run_config_dir()),
+                *(o for o in overrides if not o.startswith(("seed=", "report.", "output."))))
     experiments = [Experiment(run_id=f"rep{r}", scenario=scenario, seed=params.seed + 1 + r,
                               updates={"horizon_days": params.horizon_days}, inputs={"replication": r})
                    for r in range(replications)]
@@ -129,7 +153,7 @@ def main_provenance(argv: list[str]) -> int:
     """Print every number of the composed baseline config with its source or assumption."""
     import argparse
 
-    from sim.config import compose_config, config_to_dict
+    from sim.config import add_config_dir_option, compose_config, config_to_dict
     from sim.provenance import provenance_table
 
     parser = argparse.ArgumentParser(prog="python -m sim provenance",
@@ -137,9 +161,10 @@ def main_provenance(argv: list[str]) -> int:
     parser.add_argument("filter", nargs="?", default="", help="show only keys containing this text")
     parser.add_argument("--assumptions", action="store_true", help="show only assumptions")
     parser.add_argument("overrides", nargs="*", default=[], help="Hydra overrides (e.g. regime=customs_union)")
+    add_config_dir_option(parser)
     args = parser.parse_args(argv)
     try:
-        config = config_to_dict(compose_config(args.overrides))
+        config = config_to_dict(compose_config(args.overrides, config_dir=args.config_dir))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ from matplotlib.figure import Figure
 from scipy import stats as sps
 
 from sim.brief import list_presets, load_briefing
+from sim.config import add_config_dir_option
 from sim.params import ConfigError
 
 #: Outcomes of the brief and the headline table: key, label, unit.
@@ -167,7 +168,7 @@ def outcome_group(key: str) -> str:
 def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str = "baseline_2009",
             out_dir: str | Path | None = None, horizon_days: int | None = None, workers: int | None = None,
             engine: str = "processes", seed: int = 0, overrides: Sequence[str] = (), maps: bool = True,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, config_dir: str | Path | None = None) -> Comparison:
     """Run the scenarios (presets) x replications and write the comparison folder.
 
     Args:
@@ -181,10 +182,14 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
         seed: the comparison's seed; replication seeds derive from it.
         overrides: Hydra overrides applied to every scenario (e.g. ``world.flow.supply_multiplier=1.2``).
         maps: draw the mean-flow route map of each scenario.
+        config_dir: a folder of the user's own configs (presets, policies ...), searched too.
     """
+    from sim.config import config_dir_overrides
     from sim.sweep import Experiment, replication_seeds, run_experiments
 
-    names = _scenario_list(scenarios, baseline)
+    names = _scenario_list(scenarios, baseline, config_dir)
+    command_overrides = list(overrides)
+    overrides = [*config_dir_overrides(config_dir), *overrides]
     if replications < 1:
         raise ConfigError(f"config error: --replications must be at least 1 (got {replications})")
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -201,7 +206,7 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     outcome_keys = [c for c in _outcome_columns(runs) if c in runs]
     table = outcome_statistics(runs, names[0], outcome_keys)
     table.insert(2, "group", table["outcome"].map(outcome_group))
-    titles = {n: load_briefing(n).title for n in names}
+    titles = {n: load_briefing(n, config_dir).title for n in names}
     table.insert(1, "title", table["scenario"].map(titles))
     headline = _headline_table(table, names)
     horizon = int(runs["horizon_days"].dropna().iloc[0]) if "horizon_days" in runs and len(runs) else horizon_days
@@ -218,12 +223,14 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files.extend(map_files.values())
     settings = {
         "scenarios": names, "baseline": names[0], "replications": replications, "seeds": seeds, "seed": seed,
-        "horizon_days": horizon, "engine": engine, "workers": workers, "overrides": list(overrides),
+        "horizon_days": horizon, "engine": engine, "workers": workers, "overrides": command_overrides,
+        "config_dir": None if config_dir is None else str(Path(config_dir).resolve()),
         "runs": len(runs), "failed": int((runs["status"] != "ok").sum()), "wall_s": round(wall_s, 1),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "command": "python -m sim compare " + " ".join(names[1:]) + f" --baseline {names[0]} --replications {replications}"
                    + (f" --horizon-days {horizon_days}" if horizon_days else "") + f" --seed {seed}"
-                   + "".join(f" --override {o}" for o in overrides),
+                   + "".join(f" --override {o}" for o in command_overrides)
+                   + (f" --config-dir {Path(config_dir).resolve()}" if config_dir is not None else ""),
     }
     (out / "comparison.json").write_text(json.dumps(settings, indent=2))
     files.append(out / "comparison.json")
@@ -233,8 +240,8 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
                       headline=headline, files=files)
 
 
-def _scenario_list(scenarios: Sequence[str], baseline: str) -> list[str]:
-    known = set(list_presets())
+def _scenario_list(scenarios: Sequence[str], baseline: str, config_dir: str | Path | None = None) -> list[str]:
+    known = set(list_presets(config_dir))
     names = [baseline, *[s for s in scenarios if s != baseline]]
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -601,14 +608,16 @@ def main_compare(argv: list[str]) -> int:
                         help="Hydra override applied to every scenario (repeatable)")
     parser.add_argument("--no-maps", action="store_true", help="skip the route maps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_dir_option(parser)
     args = parser.parse_args(argv)
-    presets = list_presets() if args.all else args.presets
-    if not presets:
-        parser.error("name at least one preset (or --all)")
     try:
+        presets = list_presets(args.config_dir) if args.all else args.presets
+        if not presets:
+            parser.error("name at least one preset (or --all)")
         result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
                          horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
-                         overrides=args.override, maps=not args.no_maps, progress=not args.quiet)
+                         overrides=args.override, maps=not args.no_maps, progress=not args.quiet,
+                         config_dir=args.config_dir)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

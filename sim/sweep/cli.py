@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.config import add_config_dir_option
 from sim.params import ConfigError
 
 HEADLINE = ("kg_entered", "kg_seized", "kg_reaching_russia", "interdiction_rate")
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(default: the config's `details`)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--dry-run", action="store_true", help="list the experiments and stop")
+    add_config_dir_option(parser)
     return parser.parse_args(argv)
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.sweep.summary import summarise_results
 
     try:
-        sweep = load_sweep(args.config, args.overrides)
+        sweep = load_sweep(args.config, args.overrides, config_dir=args.config_dir)
         if args.quick:
             sweep = sweep.quick()
         experiments = build_experiments(sweep)

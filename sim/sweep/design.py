@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -125,12 +125,20 @@ class Sweep:
 
 
 def load_sweep(source: str | Path | Mapping[str, Any] | DictConfig | Sweep,
-               overrides: Sequence[str] = ()) -> Sweep:
+               overrides: Sequence[str] = (), config_dir: str | Path | None = None) -> Sweep:
     """Read and validate a sweep config (a path, a mapping or a DictConfig).
 
     ``overrides`` are ``key=value`` strings for the top-level settings, e.g.
-    ``["replications=5", "design=grid"]`` (as on the command line).
+    ``["replications=5", "design=grid"]`` (as on the command line). ``config_dir``: a
+    folder of the user's own configs, which every lever composes with (its Hydra search
+    path override leads each lever's overrides, so workers anywhere see the same configs).
     """
+    if config_dir is not None:
+        from sim.config import config_dir_overrides
+
+        sweep = load_sweep(source, overrides)
+        extra = tuple(config_dir_overrides(config_dir))
+        return replace(sweep, levers={name: (*extra, *o) for name, o in sweep.levers.items()})
     if isinstance(source, Sweep):
         return source
     label = "<config>"
