@@ -123,6 +123,9 @@ def _recipe_from_config(data: Mapping) -> tuple[str, ...]:
         if isinstance(spec, Mapping) and spec.get("enabled"):
             segments = [seg for seg, on in (spec.get("segments") or {}).items() if on]
             policies.append(f"{name} ({', '.join(segments)})" if segments else name)
+    for node_id, post in ((world.get("policies") or {}).get("posts") or {}).items():
+        if isinstance(post, Mapping) and post.get("enabled"):
+            policies.append(f"post at {node_id} ({post.get('agency')})")
     items = [f"policies in force: {', '.join(policies) if policies else 'none'}",
              f"Kazakh-Russian border regime: {regime.get('name', '?')}",
              f"supply multiplier: {world.get('flow', {}).get('supply_multiplier', 1.0):g}"]

@@ -17,6 +17,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.network import apply_network_changes
 from sim.params import ConfigError, Params, params_from_mapping
 
 SCENARIOS_DIR = Path(
@@ -59,6 +60,8 @@ def params_from_config(cfg: DictConfig | dict[str, Any]) -> Params:
         data = config_to_dict(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None
+    if isinstance(data.get("network"), dict):
+        data["network"] = apply_network_changes(data["network"])   # a scenario's own nodes and links
     return params_from_mapping(data)
 
 

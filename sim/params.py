@@ -307,6 +307,20 @@ class Budget(_Strict):
     us_assistance_reference_usd: Positive = 1.0       # the US assistance the baseline year ran on
 
 
+class Post(_Strict):
+    """A checkpoint a scenario switches on at a node (``world.policies.posts.<node id>``).
+
+    The generic way to put a new post into service: the node (often one the scenario adds
+    with ``network.changes``) becomes active with its own inspection profile and agency,
+    and its yearly cost counts in the policy cost. Numbers live in the config that sets it.
+    """
+
+    enabled: bool = False
+    profile: str                              # a key of world.inspection.profiles
+    agency: str                               # who seizes there (seizures are booked to it)
+    cost_usd_per_year: NonNegative
+
+
 class Policies(_Strict):
     """Every intervention, each off unless ``enabled``; they combine freely."""
 
@@ -318,6 +332,7 @@ class Policies(_Strict):
     uav_surveillance: UavSurveillance = UavSurveillance()
     controlled_deliveries: ControlledDeliveries = ControlledDeliveries()
     budget: Budget = Budget()
+    posts: dict[str, Post] = {}               # node id -> the post switched on there
 
 
 class World(_Strict):
@@ -453,6 +468,13 @@ def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
             raise ValueError(f"{where}.uav_surveillance.checkpoint_profiles: unknown inspection profile {name!r}")
     if uav.enabled and not uav.bases:
         raise ValueError(f"{where}.uav_surveillance: enabled but no bases named")
+    for node_id, post in pol.posts.items():
+        _require_node(nodes, node_id, f"{where}.posts.{node_id}")
+        if nodes[node_id].kind not in ("border_checkpoint", "internal_checkpoint"):
+            raise ValueError(f"{where}.posts.{node_id}: node {node_id!r} is a {nodes[node_id].kind}, "
+                             f"not a border_checkpoint or internal_checkpoint")
+        if post.profile not in profiles:
+            raise ValueError(f"{where}.posts.{node_id}.profile: unknown inspection profile {post.profile!r}")
     for node_id in p.world.corruption.false_couriers.posts:
         _require_node(nodes, node_id, "world.corruption.false_couriers.posts")
 

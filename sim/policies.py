@@ -59,13 +59,15 @@ def with_policy_network(params: Params) -> Params:
     """The parameters with the network as the policies in force make it.
 
     Dedicated checkpoints change what a checkpoint handles and how it inspects; the INL
-    programme activates its checkpoints. Route menus are cached by the network config, so
+    programme activates its checkpoints; a post switched on (``posts``) becomes active with
+    its own profile and agency. Route menus are cached by the network config, so
     these changes must be made here, on the parameters, and not on a built graph.
     Applying this twice gives the same result.
     """
     pol = params.world.policies
     dc, inl = pol.dedicated_checkpoints, pol.inl_checkpoints
-    if not dc.enabled and not inl.enabled:
+    posts = {node_id: post for node_id, post in pol.posts.items() if post.enabled}
+    if not dc.enabled and not inl.enabled and not posts:
         return params
     cargo = {c for c, spec in params.world.conveyances.items() if spec.cargo}
     nodes = []
@@ -77,6 +79,8 @@ def with_policy_network(params: Params) -> Params:
             update = _dedicated(node, "passengers", lambda c: c not in cargo, dc.passenger_profile)
         if inl.enabled and node.id in inl.nodes:
             update["active"] = True
+        if node.id in posts:
+            update.update(active=True, profile=posts[node.id].profile, agency=posts[node.id].agency)
         nodes.append(node.model_copy(update=update) if update else node)
     network = params.network.model_copy(update={"nodes": tuple(nodes)})
     return params.model_copy(update={"network": network})
@@ -124,12 +128,15 @@ def policy_cost_usd_per_year(world: World) -> float:
         mechanism = getattr(pol, name)
         if mechanism.enabled:
             cost += mechanism.cost_usd_per_year
+    cost += sum(post.cost_usd_per_year for post in pol.posts.values() if post.enabled)
     return cost
 
 
 def enabled_policies(world: World) -> list[str]:
-    """Names of the mechanisms in force, in a fixed order."""
-    return [name for name in type(world.policies).model_fields if getattr(world.policies, name).enabled]
+    """Names of the mechanisms in force, in a fixed order (a post switched on as ``post:<node>``)."""
+    pol = world.policies
+    names = [name for name in type(pol).model_fields if name != "posts" and getattr(pol, name).enabled]
+    return names + [f"post:{node_id}" for node_id, post in pol.posts.items() if post.enabled]
 
 
 # --- the policies inside a running model ---------------------------------------------
