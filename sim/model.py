@@ -60,8 +60,9 @@ class NorthernRouteModel(mesa.Model):
         overrides: any other setting, dotted key -> value
             (``{"world.corruption.deterrence": 0.5}``); an unknown key is an error.
         config_dir: a folder of the user's own configs (see docs/own_scenarios.md).
-        rng: the random seed. None draws a fresh one, as in Mesa; the seed used is
-            ``model.seed`` (and ``model.params.seed``), so any run can be repeated.
+        rng: the random seed. None draws a fresh one, as in Mesa (``params.seed`` is not
+            used: pass ``rng=params.seed``, as :func:`sim.run.simulate` does); the seed used
+            is ``model.seed`` (and ``model.params.seed``), so any run can be repeated.
         keep_events: keep the per-hop event log (turn off in large sweeps).
     """
 
