@@ -137,22 +137,40 @@ def apply_network_changes(network: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(changes, Mapping):
         raise ConfigError("config error: network.changes: give a mapping of named change sets "
                           "(name: {add_nodes: [...], split_edges: [...], ...})")
-    nodes = {node["id"]: dict(node) for node in data.get("nodes", ()) if isinstance(node, Mapping) and "id" in node}
-    edges = {_edge_key(e["u"], e["v"]): dict(e) for e in data.get("edges", ()) if isinstance(e, Mapping) and {"u", "v"} <= set(e)}
+    nodes, edges = _indexed(data)
     for name, change in changes.items():
-        where = f"network.changes.{name}"
-        if not isinstance(change, Mapping):
-            raise ConfigError(f"config error: {where}: give a mapping with any of {', '.join(CHANGE_KINDS)}")
-        unknown = [k for k in change if k not in CHANGE_KINDS]
-        if unknown:
-            raise ConfigError(f"config error: {where}.{unknown[0]}: unknown change (known: {', '.join(CHANGE_KINDS)})")
-        for kind in CHANGE_KINDS:
-            entries = change.get(kind)
-            if entries:
-                _APPLY[kind](nodes, edges, entries, f"{where}.{kind}")
+        _apply_change_set(nodes, edges, change, f"network.changes.{name}")
     data["nodes"] = list(nodes.values())
     data["edges"] = list(edges.values())
     return data
+
+
+def _indexed(data: Mapping[str, Any]) -> tuple[dict[str, dict], dict[frozenset[str], dict]]:
+    """The network's nodes by id and links by their two ends (plain data, copied)."""
+    nodes: dict[str, dict] = {}
+    for i, node in enumerate(data.get("nodes") or ()):
+        if not isinstance(node, Mapping) or "id" not in node:
+            raise _fail(f"network.nodes.{i}", "a node is a mapping with an id")
+        if node["id"] in nodes:
+            raise _fail(f"network.nodes.{i}.id", f"duplicate node id {node['id']!r}")
+        nodes[node["id"]] = dict(node)
+    edges: dict[frozenset[str], dict] = {}
+    for i, edge in enumerate(data.get("edges") or ()):
+        if not isinstance(edge, Mapping) or not {"u", "v"} <= set(edge):
+            raise _fail(f"network.edges.{i}", "a link is a mapping with u and v")
+        edges[_edge_key(edge["u"], edge["v"])] = dict(edge)
+    return nodes, edges
+
+
+def _apply_change_set(nodes: dict, edges: dict, change: Any, where: str) -> None:
+    if not isinstance(change, Mapping):
+        raise _fail(where, f"give a mapping with any of {', '.join(CHANGE_KINDS)}")
+    unknown = [k for k in change if k not in CHANGE_KINDS]
+    if unknown:
+        raise _fail(f"{where}.{unknown[0]}", f"unknown change (known: {', '.join(CHANGE_KINDS)})")
+    for kind in CHANGE_KINDS:
+        if change.get(kind):
+            _APPLY[kind](nodes, edges, change[kind], f"{where}.{kind}")
 
 
 def _edge_key(u: str, v: str) -> frozenset[str]:
