@@ -100,6 +100,20 @@ def test_presets_and_brief_list_the_users_presets(user_dir, capsys):
     assert "unknown preset 'ayagoz_highway_post'" in capsys.readouterr().err
 
 
+def test_provenance_lists_the_numbers_of_the_users_scenario(user_dir, capsys):
+    from sim.cli import main_provenance
+
+    assert main_provenance(["posts", "preset=ayagoz_highway_post", "--config-dir", str(user_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "world.policies.posts.kz_ayagoz_post.cost_usd_per_year = 1.5e+06" in out and "ASSUMPTION" in out
+
+
+def test_the_model_takes_the_users_folder_as_a_keyword(user_dir):
+    model = NorthernRouteModel(preset="ayagoz_highway_post", config_dir=str(user_dir), horizon_days=1, rng=0)
+    assert model.posts[model.network.index["kz_ayagoz_post"]] is not None
+    assert model.world.policies.posts["kz_ayagoz_post"].agency == "MVD highway police"
+
+
 def test_a_sweep_composes_every_lever_with_the_users_folder(user_dir, tmp_path):
     sweep_file = tmp_path / "sweep.yaml"
     sweep_file.write_text("name: mine\nlevers:\n  base: []\n  more: ['+policy=[more_supply]']\nhorizon_days: 10\n")
