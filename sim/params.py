@@ -490,18 +490,20 @@ def _require_node(nodes: dict[str, Node], node_id: str, where: str, kind: str | 
         raise ValueError(f"{where}: node {node_id!r} is a {nodes[node_id].kind}, not {article} {kind}")
 
 
-def format_validation_error(err: ValidationError) -> str:
-    """One line per problem: the dotted key, what is wrong and the offending value."""
+def format_validation_error(err: ValidationError, root: type[BaseModel] | None = None, most: int = 3) -> str:
+    """One line: per problem the dotted key, what is wrong and the offending value
+    (the first ``most`` problems, then how many more); ``root`` is the validated model."""
     lines = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            msg = "unknown key" + suggest(str(e["loc"][-1]), known_keys(loc))
+            msg = "unknown key" + suggest(str(e["loc"][-1]), known_keys(loc, root or Params))
         given = e.get("input")
         shown = "" if isinstance(given, (dict, list, tuple)) or given is None else f" (got {given!r})"
         lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
-    return "; ".join(lines)
+    more = f"; and {len(lines) - most} more problem(s)" if len(lines) > most else ""
+    return "; ".join(lines[:most]) + more
 
 
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
@@ -632,9 +634,9 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
             return annotation, metadata
 
 
-def known_keys(key: str) -> list[str]:
+def known_keys(key: str, root: type[BaseModel] | None = None) -> list[str]:
     """The field names a model accepts at the parent of dotted ``key`` (for suggestions)."""
-    model: Any = Params
+    model: Any = root or Params
     for part in key.split(".")[:-1]:
         model, _ = _unwrap(model)
         if isinstance(model, type) and issubclass(model, BaseModel):
@@ -656,4 +658,4 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     if close:
         return f" (did you mean {close[0]!r}?)"
-    return f" (known: {', '.join(sorted(choices))})" if choices and len(choices) <= 12 else ""
+    return f" (known: {', '.join(sorted(choices))})" if choices else ""
