@@ -59,8 +59,8 @@ def check_run_arguments(argv: list[str]) -> None:
     """Compose and validate every job the arguments ask for; raise ConfigError if one fails.
 
     Hydra's informational flags (``--help``, ``--cfg``, ``--info``...) go to Hydra as they
-    are. With ``--config-dir``/``--config-path``/``--config-name`` the composed config is
-    checked inside the run instead (:func:`run_scenario`), where Hydra's search path is known.
+    are. A ``--config-dir`` joins the search path of the check; with ``--config-path`` the
+    composed config is checked inside the run instead (:func:`run_scenario`).
     """
     from hydra._internal.utils import get_args_parser
 
@@ -68,13 +68,16 @@ def check_run_arguments(argv: list[str]) -> None:
     from sim.scenario_checks import check_override_keys, expand_multirun
 
     args = get_args_parser().parse_args(argv)
-    if (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.experimental_rerun
-            or args.config_dir or args.config_path or args.config_name):
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.experimental_rerun \
+            or args.config_path:
         return
     check_override_keys(args.overrides)
+    search = []
+    if args.config_dir and not any(o.startswith("hydra.searchpath=") for o in args.overrides):
+        search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"]
     jobs = expand_multirun(args.overrides) if args.multirun else [args.overrides]
     for job in jobs:
-        load_params(job)
+        load_params([*job, *search], config_name=args.config_name or "config")
 
 
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")

@@ -44,12 +44,11 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config") -
     try:
         with initialize_config_dir(config_dir=str(SCENARIOS_DIR), version_base="1.3"):
             loader = GlobalHydra.instance().config_loader()
-            checks.check_group_choices(loader, overrides)
             try:
                 cfg = compose(config_name=config_name, overrides=overrides)
             except (HydraException, OmegaConfBaseException) as err:
                 raise ConfigError(checks.explain_composition_error(
-                    str(err), overrides, lambda groups: _compose_or_empty(config_name, groups))) from None
+                    str(err), overrides, loader, lambda groups: _compose_or_empty(config_name, groups))) from None
             data = config_to_dict(cfg)
             checks.check_top_level_keys(data, overrides)
             checks.check_run_settings(data)

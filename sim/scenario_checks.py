@@ -11,11 +11,13 @@ ignored. The rules for contradictory choices are documented in docs/policies.md.
 
 :func:`check_overrides` is called by the command line before Hydra runs anything
 (for ``-m`` on every job of the sweep); :func:`sim.config.compose_config` calls
-:func:`check_group_choices` and :func:`explain_composition_error` on every composition.
+:func:`explain_composition_error` when Hydra cannot compose, and the other checks on
+every composition.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Literal, Mapping
 
 from omegaconf import DictConfig, OmegaConf
@@ -76,26 +78,22 @@ def check_top_level_keys(config: Mapping[str, Any], overrides: Iterable[str]) ->
                           "nothing in the model reads it")
 
 
-def check_group_choices(loader: Any, overrides: Iterable[str]) -> None:
-    """Every option named for a config group exists (``regime=custom_union`` is refused)."""
-    for override in _parse(overrides):
-        group = override.key_or_group
-        if override.is_delete() or override.package or not loader.repository.group_exists(group):
-            continue
-        options = loader.get_group_options(group)
-        for option in _option_values(override):
-            if option not in options:
-                raise ConfigError(f"config error: {override.input_line}: no {group} named {option!r}"
-                                  f"{suggest(option, options)}")
+def explain_composition_error(message: str, overrides: Iterable[str], loader: Any, compose_base) -> str:
+    """One line for Hydra's multi-line composition errors, with the nearest valid name.
 
-
-def explain_composition_error(message: str, overrides: Iterable[str], compose_base) -> str:
-    """One line for Hydra's multi-line composition errors, with the nearest valid key.
-
+    A missing option of a config group is named with the options Hydra lists (its search
+    path, a user's ``--config-dir`` included) or, failing that, the scenarios' own.
     ``compose_base(group_overrides)`` composes the config with the group choices only, to
     look up which keys exist where the user's key does not.
     """
     first = message.strip().splitlines()[0] if message.strip() else "composition failed"
+    missing = re.search(r"Could not (?:find|load) '([^']+)/([^'/]+)'", first)
+    if missing:
+        group, option = missing.groups()
+        listed = re.search(r"Available options in '[^']+':\n((?:\t.*\n?)+)", message)
+        options = listed.group(1).split() if listed else loader.get_group_options(group)
+        typed = next((o.input_line for o in _parse(overrides) if o.key_or_group == group), f"{group}={option}")
+        return f"config error: {typed}: no {group} named {option!r}{suggest(option, options)}"
     if first.startswith("Could not override '"):
         key = first.split("'")[1]
         parsed = _parse(overrides)
