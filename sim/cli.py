@@ -193,7 +193,9 @@ def main_provenance(argv: list[str]) -> int:
     if "=" in args.filter:                      # an override in the filter's place
         args.filter, args.overrides = "", [args.filter, *args.overrides]
     try:
-        config = config_to_dict(compose_config(args.overrides))
+        cfg = compose_config(args.overrides)
+        params_from_config(cfg)                 # the numbers shown are numbers a run accepts
+        config = config_to_dict(cfg)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

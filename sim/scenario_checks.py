@@ -18,6 +18,7 @@ every composition.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
 from omegaconf import DictConfig, OmegaConf
@@ -91,7 +92,8 @@ def explain_composition_error(message: str, overrides: Iterable[str], loader: An
     if missing:
         group, option = missing.groups()
         listed = re.search(r"Available options in '[^']+':\n((?:\t.*\n?)+)", message)
-        options = listed.group(1).split() if listed else loader.get_group_options(group)
+        options = listed.group(1).split() if listed else [*loader.get_group_options(group),
+                                                            *_searchpath_options(overrides, group)]
         typed = next((o.input_line for o in _parse(overrides) if o.key_or_group == group), f"{group}={option}")
         return f"config error: {typed}: no {group} named {option!r}{suggest(option, options)}"
     if first.startswith("Could not override '"):
@@ -105,6 +107,17 @@ def explain_composition_error(message: str, overrides: Iterable[str], loader: An
                   and o.key_or_group != key]
         return f"config error: {typed}: {_nearest_key(compose_base(groups), key)}"
     return f"config error: {first}"
+
+
+def _searchpath_options(overrides: Iterable[str], group: str) -> list[str]:
+    """Options of ``group`` in the directories of a ``hydra.searchpath=[file://...]`` override."""
+    options = []
+    for override in _parse(overrides):
+        if override.key_or_group == "hydra.searchpath":
+            for entry in _option_values(override):
+                if entry.startswith("file://"):
+                    options += [p.stem for p in (Path(entry.removeprefix("file://")) / group).glob("*.yaml")]
+    return options
 
 
 def _nearest_key(config: DictConfig, key: str) -> str:
