@@ -594,31 +594,45 @@ def schema_bounds(key: str) -> tuple[float | None, float | None] | None:
     ``None`` when the key is not a number of the schema. Dictionary keys and list
     indices in ``key`` are matched by the dictionary's or list's element type.
     """
-    annotation: Any = Params
-    metadata: list[Any] = []
-    for part in key.split("."):
-        annotation, metadata = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(part)
-            if field is None:
-                return None
-            annotation, metadata = field.annotation, list(field.metadata)
-        elif typing.get_origin(annotation) in (dict, tuple):
-            args = typing.get_args(annotation)
-            annotation, metadata = (args[1] if typing.get_origin(annotation) is dict else args[0]), []
-        else:
-            return None
-    annotation, inner = _unwrap(annotation)
+    found = _schema_at(Params, key.split("."))
+    if found is None:
+        return None
+    annotation, metadata = found
     if annotation not in (int, float):
         return None
     low = high = None
-    for m in [*metadata, *inner]:
+    for m in metadata:
         for c in getattr(m, "metadata", [m]):
             if isinstance(c, (annotated_types.Ge, annotated_types.Gt)):
                 low = c.ge if isinstance(c, annotated_types.Ge) else c.gt
             elif isinstance(c, (annotated_types.Le, annotated_types.Lt)):
                 high = c.le if isinstance(c, annotated_types.Le) else c.lt
     return low, high
+
+
+def known_keys(key: str, root: type[BaseModel] | None = None) -> list[str]:
+    """The field names a model accepts at the parent of dotted ``key`` (for suggestions)."""
+    found = _schema_at(root or Params, key.split(".")[:-1])
+    model = found[0] if found else None
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _schema_at(root: Any, parts: list[str]) -> tuple[Any, list[Any]] | None:
+    """The bare type at a dotted path of the schema and the constraints on it, or None."""
+    annotation, metadata = _unwrap(root)
+    for part in parts:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None
+            annotation, inner = _unwrap(field.annotation)
+            metadata = [*field.metadata, *inner]
+        elif typing.get_origin(annotation) in (dict, tuple):
+            args = typing.get_args(annotation)
+            annotation, metadata = _unwrap(args[1] if typing.get_origin(annotation) is dict else args[0])
+        else:
+            return None
+    return annotation, metadata
 
 
 def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
@@ -632,25 +646,6 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
             annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
         else:
             return annotation, metadata
-
-
-def known_keys(key: str, root: type[BaseModel] | None = None) -> list[str]:
-    """The field names a model accepts at the parent of dotted ``key`` (for suggestions)."""
-    model: Any = root or Params
-    for part in key.split(".")[:-1]:
-        model, _ = _unwrap(model)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(part)
-            if field is None:
-                return []
-            model = field.annotation
-        elif typing.get_origin(model) in (dict, tuple):
-            args = typing.get_args(model)
-            model = args[1] if typing.get_origin(model) is dict else args[0]
-        else:
-            return []
-    model, _ = _unwrap(model)
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
