@@ -556,6 +556,18 @@ def check_run_size(data: Mapping[str, Any]) -> None:
             f"a run may use at most {MAX_RUN_MEMORY_GB:g} GB (shorten horizon_days or lower the flow)")
 
 
+def check_horizon_days(horizon_days: int, heroin_kg_per_year: float = BASELINE_KG_PER_YEAR) -> None:
+    """ConfigError for a horizon (``--horizon-days`` of sweeps) too costly at the baseline
+    flow or outside the schema's range, before any run starts."""
+    try:
+        check_run_size({"horizon_days": horizon_days, "world": {"flow": {"heroin_kg_per_year": heroin_kg_per_year}}})
+    except ValueError as err:
+        raise ConfigError(f"config error: {err}") from None
+    low, high = schema_bounds("horizon_days")
+    if not low <= horizon_days <= high:
+        raise ConfigError(f"config error: horizon_days: must be from {low} to {high} days (got {horizon_days})")
+
+
 def _finite(x: Any) -> float | None:
     try:
         value = float(x)

@@ -157,3 +157,12 @@ def test_provenance_shows_the_admissible_range_of_each_number(capsys):
     out = capsys.readouterr().out
     assert "world.flow.supply_multiplier = 1  plausible [" in out
     assert "admissible [0, 10]" in out
+
+
+def test_a_sweep_horizon_too_large_to_finish_is_refused_before_any_run(tmp_path, capsys):
+    code = main(["sweep", str(REPO / "scenarios" / "sweep" / "example.yaml"), "--horizon-days", "1000000000",
+                 "--engine", "serial", "--out", str(tmp_path / "sweep")])
+    assert code == 2
+    line = _one_line(capsys)
+    assert "horizon_days=1000000000" in line and "shipments" in line
+    assert not (tmp_path / "sweep").exists()

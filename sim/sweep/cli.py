@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.params import ConfigError
+from sim.params import ConfigError, check_horizon_days
 
 HEADLINE = ("kg_entered", "kg_seized", "kg_reaching_russia", "interdiction_rate")
 
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sweep = load_sweep(args.config, args.overrides)
+        if args.horizon_days is not None:
+            check_horizon_days(args.horizon_days)
         if args.quick:
             sweep = sweep.quick()
         experiments = build_experiments(sweep)
