@@ -64,7 +64,7 @@ def check_run_arguments(argv: list[str]) -> None:
     """
     from hydra._internal.utils import get_args_parser
 
-    from sim.config import load_params
+    from sim.config import compose_config
     from sim.scenario_checks import check_override_keys, expand_multirun
 
     args = get_args_parser().parse_args(argv)
@@ -77,7 +77,9 @@ def check_run_arguments(argv: list[str]) -> None:
         search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"]
     jobs = expand_multirun(args.overrides) if args.multirun else [args.overrides]
     for job in jobs:
-        load_params([*job, *search], config_name=args.config_name or "config")
+        cfg = compose_config([*job, *search], config_name=args.config_name or "config")
+        params_from_config(cfg)
+        _briefing_files(cfg)
 
 
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
@@ -97,6 +99,7 @@ def run_scenario(cfg: DictConfig) -> Path:
     hydra_cfg = HydraConfig.get()
     overrides = list(hydra_cfg.overrides.task)
     params = _checked_params(cfg, overrides)
+    briefing = _briefing_files(cfg)
     with claim_run_dir(hydra_cfg.runtime.output_dir) as out_dir:
         with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
             result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1))
@@ -104,7 +107,7 @@ def run_scenario(cfg: DictConfig) -> Path:
         spread, n_runs = _replicate(overrides, params, replications, str(cfg.report.engine),
                                     result.summary) if replications > 0 else (None, 1)
         write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
-                  extra_files=_briefing_files(cfg))
+                  extra_files=briefing)
     print(summary_table(result.summary, result.seed, spread, n_runs))
     print(f"\nRun directory: {out_dir}")
     return out_dir

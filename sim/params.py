@@ -19,7 +19,7 @@ import typing
 from typing import Annotated, Any, Literal, Mapping
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Every number has a finite, admissible range: ``inf``/``nan`` are refused everywhere
 # (model_config ``allow_inf_nan=False``), and each field below gives both bounds. The
@@ -53,6 +53,20 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``horizon_days=true`` is not 1 day: a boolean where a number goes is refused."""
+        annotation, _ = _unwrap(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and annotation in (int, float):
+            raise ValueError("a number is required, not a boolean")
+        if isinstance(value, Mapping) and typing.get_origin(annotation) is dict:
+            element, _ = _unwrap(typing.get_args(annotation)[1])
+            flags = [k for k, v in value.items() if isinstance(v, bool)]
+            if element in (int, float) and flags:
+                raise ValueError(f"{flags[0]}: a number is required, not {str(value[flags[0]]).lower()}")
+        return value
 
 
 # --- the network --------------------------------------------------------------------
@@ -627,6 +641,13 @@ def known_keys(key: str, root: type[BaseModel] | None = None) -> list[str]:
     found = _schema_at(root or Params, key.split(".")[:-1])
     model = found[0] if found else None
     return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def accepts_new_keys(key: str) -> bool:
+    """Whether the mapping at dotted ``key`` takes names of the user's choosing (segments,
+    organisations, patrols...) rather than the fixed fields of a model."""
+    found = _schema_at(Params, key.split(".")) if key else None
+    return found is not None and typing.get_origin(found[0]) is dict
 
 
 def _schema_at(root: Any, parts: list[str]) -> tuple[Any, list[Any]] | None:

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Literal, Mapping
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.params import ConfigError, Params, format_validation_error, suggest
+from sim.params import ConfigError, Params, accepts_new_keys, format_validation_error, suggest
 
 #: Top-level keys of a composed config besides the model's parameters.
 RUN_SECTIONS = ("output", "report", "briefing", "hydra")
@@ -127,7 +127,8 @@ def _nearest_key(config: DictConfig, key: str) -> str:
         if not isinstance(node, DictConfig) or part not in node:
             siblings = [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
             at = ".".join(parts[:depth]) or "the top level"
-            return f"unknown key {part!r} at {at}{suggest(part, siblings)}"
+            hint = f"; add a new entry with +{key}=..." if accepts_new_keys(at) else ""
+            return f"unknown key {part!r} at {at}{suggest(part, siblings)}{hint}"
         node = node[part]
     return f"cannot set {key}"
 
@@ -230,6 +231,9 @@ def check_override_keys(overrides: Iterable[str]) -> None:
             raise ConfigError(f"config error: {key}: given twice ({seen[key]} and {override.input_line}); "
                               "give it once (for a sweep over values use -m and commas: key=a,b)")
         seen[key] = override.input_line
+        if not override.is_delete() and not override.is_sweep_override() and override.value() == {}:
+            raise ConfigError(f"config error: {override.input_line}: an empty mapping changes nothing (Hydra merges "
+                              f"it into {key}); remove a setting with ~{key}.NAME, or choose another file")
         if key == "regime.name":
             names = _option_values(override)
             raise ConfigError(f"config error: {override.input_line}: regime.name is the label of the chosen regime "

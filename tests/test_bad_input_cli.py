@@ -67,6 +67,12 @@ BAD_RUNS = [
     (["=3"], "=3: an override needs a key"),
     (["world.flow=3"], "world.flow: Input should be a valid dictionary"),
     (["~network"], "network: Field required"),
+    # a boolean where a number goes, an empty mapping that Hydra would merge into nothing
+    (["horizon_days=true"], "horizon_days: a number is required, not a boolean"),
+    (["world.organisations.tajik_networks.markets.ru_moscow=true"], "ru_moscow: a number is required"),
+    (["world.organisations={}"], "world.organisations={}: an empty mapping changes nothing"),
+    (["world.policies.green_zone.segments.kz_kg_chui=true"], "add a new entry with +world.policies.green_zone.segments"),
+    (["+briefing.title=x"], "briefing lacks represents"),
     # every job of a multirun is checked before the first one starts
     (["-m", "seed=1,2", "+foo=1"], "+foo=1: unknown key 'foo'"),
     (["-m", "regime=two_sided,custom_union"], "no regime named 'custom_union'"),
@@ -166,3 +172,11 @@ def test_a_sweep_horizon_too_large_to_finish_is_refused_before_any_run(tmp_path,
     line = _one_line(capsys)
     assert "horizon_days=1000000000" in line and "shipments" in line
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_bad_compare_override_is_one_line_before_any_run(tmp_path, capsys):
+    code = main(["compare", "green_zone_kyrgyz", "--override", "world.flow.supply_multiplier=inf", "--replications", "1",
+                 "--horizon-days", "2", "--engine", "serial", "--no-maps", "--out", str(tmp_path / "cmp")])
+    assert code == 2
+    assert "world.flow.supply_multiplier: Input should be a finite number" in _one_line(capsys)
+    assert not (tmp_path / "cmp").exists()
