@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from sim.config import SCENARIOS_DIR, config_to_dict, params_from_config
-from sim.outputs import HEADLINE, claim_run_dir, summary_table, write_run
+from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
 
@@ -72,6 +72,10 @@ def check_run_arguments(argv: list[str]) -> None:
             or args.config_path:
         return
     check_override_keys(args.overrides)
+    directory_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"
+    for override in args.overrides:
+        if override.startswith(f"{directory_key}="):
+            check_writable_dir(override.split("=", 1)[1], directory_key)
     search = []
     if args.config_dir and not any(o.startswith("hydra.searchpath=") for o in args.overrides):
         search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"]

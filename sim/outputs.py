@@ -98,6 +98,16 @@ def claim_run_dir(out_dir: str | Path) -> Iterator[Path]:
         lock.unlink(missing_ok=True)
 
 
+def check_writable_dir(path: str | Path, key: str = "hydra.run.dir") -> None:
+    """ConfigError unless ``path`` is, or can be created as, a directory this user may write."""
+    where = Path(path).absolute()
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"config error: {key}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"config error: {key}: cannot write into {existing} (permission denied)")
+
+
 def _take_lock(lock: Path) -> None:
     for _attempt in range(2):
         try:

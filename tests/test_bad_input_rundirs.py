@@ -94,3 +94,14 @@ def test_multirun_still_runs_every_job(tmp_path):
     assert result.returncode == 0, result.stderr
     seeds = sorted(json.loads(p.read_text())["seed"] for p in tmp_path.glob("*/summary.json"))
     assert seeds == [1, 2]
+
+
+def test_a_run_directory_inside_a_file_is_refused_before_hydra_starts(tmp_path, capsys):
+    from sim.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for target in (blocker, blocker / "run"):
+        assert main(["horizon_days=2", f"hydra.run.dir={target}"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines == [f"config error: hydra.run.dir: {blocker} is a file, not a directory"]
