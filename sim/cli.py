@@ -127,7 +127,7 @@ def _checked_params(cfg: DictConfig, overrides: list[str]):
     data = config_to_dict(cfg)
     checks.check_top_level_keys(data, overrides)
     checks.check_run_settings(data)
-    checks.check_contradictions(GlobalHydra.instance().config_loader(), data, overrides)
+    checks.check_contradictions(GlobalHydra.instance().config_loader(), overrides)
     return params_from_config(cfg)
 
 

@@ -52,7 +52,7 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config") -
             data = config_to_dict(cfg)
             checks.check_top_level_keys(data, overrides)
             checks.check_run_settings(data)
-            checks.check_contradictions(loader, data, overrides)
+            checks.check_contradictions(loader, overrides)
             return cfg
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None

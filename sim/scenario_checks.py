@@ -9,10 +9,9 @@ off again, run settings (``report.*``, ``output.*``) out of range. Each is refus
 with one line naming the override or key, so that nothing a user types is silently
 ignored. The rules for contradictory choices are documented in docs/policies.md.
 
-:func:`check_overrides` is called by the command line before Hydra runs anything
-(for ``-m`` on every job of the sweep); :func:`sim.config.compose_config` calls
-:func:`explain_composition_error` when Hydra cannot compose, and the other checks on
-every composition.
+:func:`sim.config.compose_config` runs these checks on every composition (the command
+line composes every job, ``-m`` ones included, before Hydra starts anything) and calls
+:func:`explain_composition_error` when Hydra cannot compose.
 """
 
 from __future__ import annotations
@@ -133,7 +132,7 @@ def _nearest_key(config: DictConfig, key: str) -> str:
     return f"cannot set {key}"
 
 
-def check_contradictions(loader: Any, config: Mapping[str, Any], overrides: Iterable[str]) -> None:
+def check_contradictions(loader: Any, overrides: Iterable[str]) -> None:
     """Two chosen policies (or shocks) that set one number differently, or a command-line
     override that switches a chosen policy off, are refused (docs/policies.md)."""
     parsed = _parse(overrides)
@@ -141,7 +140,8 @@ def check_contradictions(loader: Any, config: Mapping[str, Any], overrides: Iter
     for group in COMBINING_GROUPS:
         setters: dict[str, tuple[str, Any]] = {}
         for option in chosen.get(group, []):
-            for key, value in _leaves(_load(loader, f"{group}/{option}")):
+            settings = dict(_leaves(_load(loader, f"{group}/{option}")))
+            for key, value in settings.items():
                 if key in setters and setters[key][1] != value:
                     other, before = setters[key]
                     raise ConfigError(
@@ -149,11 +149,10 @@ def check_contradictions(loader: Any, config: Mapping[str, Any], overrides: Iter
                         f"choose one of them")
                 setters.setdefault(key, (option, value))
             for override in parsed:
-                if override.key_or_group.endswith(".enabled") and override.value() is False:
-                    switch = override.key_or_group
-                    if dict(_leaves(_load(loader, f"{group}/{option}"))).get(switch) is True:
-                        raise ConfigError(f"config error: {override.input_line} switches off the {group} {option!r} "
-                                          f"chosen in the same command; drop one of the two")
+                if override.key_or_group.endswith(".enabled") and override.value() is False \
+                        and settings.get(override.key_or_group) is True:
+                    raise ConfigError(f"config error: {override.input_line} switches off the {group} {option!r} "
+                                      f"chosen in the same command; drop one of the two")
 
 
 def _chosen_group_files(loader: Any, parsed: list) -> dict[str, list[str]]:
