@@ -72,10 +72,7 @@ def check_run_arguments(argv: list[str]) -> None:
             or args.config_path:
         return
     check_override_keys(args.overrides)
-    directory_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"
-    for override in args.overrides:
-        if override.startswith(f"{directory_key}="):
-            check_writable_dir(override.split("=", 1)[1], directory_key)
+    _check_output_dir(args.overrides, "hydra.sweep.dir" if args.multirun else "hydra.run.dir")
     search = []
     if args.config_dir and not any(o.startswith("hydra.searchpath=") for o in args.overrides):
         search = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"]
@@ -84,6 +81,13 @@ def check_run_arguments(argv: list[str]) -> None:
         cfg = compose_config([*job, *search], config_name=args.config_name or "config")
         params_from_config(cfg)
         _briefing_files(cfg)
+
+
+def _check_output_dir(overrides: list[str], key: str) -> None:
+    """A directory given for the run's outputs must be one this user can create or write."""
+    for override in overrides:
+        if override.startswith(f"{key}="):
+            check_writable_dir(override.split("=", 1)[1], key)
 
 
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
