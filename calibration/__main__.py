@@ -5,7 +5,8 @@
   baseline's calibrated parameters).
 - ``sensitivity``: Morris screening and Sobol indices (SALib) of the main outputs.
 - ``report``: calibration/report.md with its figures, from the saved results.
-- ``targets``: validate the targets file and print it as a table.
+- ``targets [FILE]``: validate a targets file (default calibration/targets.yaml) and
+  print it as a table.
 
 ``--quick`` uses the small sizes of calibration/settings.yaml (seconds, for tests and CI)
 and writes to calibration/results/quick/ (never the calibrated baseline).
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                            help="sweep engine (default: from calibration/settings.yaml)")
             p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
             p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        if name == "targets":
+            p.add_argument("file", nargs="?", type=Path, default=None,
+                           help="the targets YAML file (default calibration/targets.yaml)")
         if name == "run":
             p.add_argument("--no-scenario", action="store_true",
                            help="do not write scenarios/calibrated/baseline_2009.yaml (full mode)")
@@ -55,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             path = write_report(mode, results_dir=args.out)
             print(f"wrote {path}")
         else:
-            from calibration.targets import load_targets
-            for t in load_targets():
+            from calibration.targets import TARGETS_PATH, load_targets
+            for t in load_targets(args.file or TARGETS_PATH):
                 print(f"{t.role:8s} {t.name:40s} {t.value:>10.4g} {t.unit:28s} {t.output_label}  [{t.source}]")
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

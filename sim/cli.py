@@ -21,8 +21,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, user_config_dir
-from sim.outputs import HEADLINE, summary_table, write_run
+from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config
+from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
 
@@ -36,12 +36,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: dispatch a subcommand, or hand the arguments to Hydra for a run."""
+    """Entry point: dispatch a subcommand, or check the arguments and hand them to Hydra.
+
+    Every job a run (or a ``-m`` multirun) would start is composed and validated here
+    first, so that a mistake is one line and exit code 2 before Hydra prints anything or
+    creates a directory.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0])(argv[1:])
     try:
-        user_config_dir(_config_dir_argument(argv))   # Hydra's own --config-dir, checked for shadowed files
+        check_run_arguments(argv)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -50,22 +55,45 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _config_dir_argument(argv: list[str]) -> str | None:
-    """The folder given to Hydra's ``--config-dir DIR`` (``-cd DIR``, ``--config-dir=DIR``), if any."""
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--config-dir="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 def _run_config_dir() -> str | None:
     """The user's config folder of the current Hydra run (``--config-dir``), if any."""
     for source in HydraConfig.get().runtime.config_sources:
         if source.provider == "command-line" and source.schema == "file":
             return source.path
     return None
+
+
+def check_run_arguments(argv: list[str]) -> None:
+    """Compose and validate every job the arguments ask for; raise ConfigError if one fails.
+
+    Hydra's informational flags (``--help``, ``--cfg``, ``--info``...) go to Hydra as they
+    are. A ``--config-dir`` joins the search path of the check; with ``--config-path`` the
+    composed config is checked inside the run instead (:func:`run_scenario`).
+    """
+    from hydra._internal.utils import get_args_parser
+
+    from sim.config import compose_config
+    from sim.scenario_checks import check_override_keys, expand_multirun
+
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.experimental_rerun \
+            or args.config_path:
+        return
+    check_override_keys(args.overrides)
+    _check_output_dir(args.overrides, "hydra.sweep.dir" if args.multirun else "hydra.run.dir")
+    config_dir = None if any(o.startswith("hydra.searchpath=") for o in args.overrides) else args.config_dir
+    jobs = expand_multirun(args.overrides) if args.multirun else [args.overrides]
+    for job in jobs:
+        cfg = compose_config(job, config_name=args.config_name or "config", config_dir=config_dir)
+        params_from_config(cfg)
+        _briefing_files(cfg)
+
+
+def _check_output_dir(overrides: list[str], key: str) -> None:
+    """A directory given for the run's outputs must be one this user can create or write."""
+    for override in overrides:
+        if override.startswith(f"{key}="):
+            check_writable_dir(override.split("=", 1)[1], key)
 
 
 @hydra.main(config_path=str(SCENARIOS_DIR), config_name="config", version_base="1.3")
@@ -82,39 +110,57 @@ def hydra_main(cfg: DictConfig) -> None:
 
 def run_scenario(cfg: DictConfig) -> Path:
     """Simulate the composed scenario, write its run directory, print the summary table."""
-    params = params_from_config(cfg)
     hydra_cfg = HydraConfig.get()
-    out_dir = Path(hydra_cfg.runtime.output_dir)
-    with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
-        result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1))
-    replications = int(cfg.report.replications)
-    intervals = _replicate(list(hydra_cfg.overrides.task), params, replications, str(cfg.report.engine),
-                           result.summary) if replications > 0 else None
-    write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
-              extra_files=_briefing_files(cfg))
-    print(summary_table(result.summary, result.seed, intervals, replications + 1))
+    overrides = list(hydra_cfg.overrides.task)
+    params = _checked_params(cfg, overrides)
+    briefing = _briefing_files(cfg)
+    with claim_run_dir(hydra_cfg.runtime.output_dir) as out_dir:
+        with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
+            result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1))
+        replications = int(cfg.report.replications)
+        spread, n_runs = _replicate(overrides, params, replications, str(cfg.report.engine),
+                                    result.summary) if replications > 0 else (None, 1)
+        write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
+                  extra_files=briefing)
+    print(summary_table(result.summary, result.seed, spread, n_runs))
     print(f"\nRun directory: {out_dir}")
     return out_dir
 
 
+def _checked_params(cfg: DictConfig, overrides: list[str]):
+    """The composed config checked as :func:`sim.config.compose_config` checks it (the
+    same checks, here with Hydra's own search path, which may include ``--config-dir``)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim import scenario_checks as checks
+
+    data = config_to_dict(cfg)
+    checks.check_top_level_keys(data, overrides)
+    checks.check_run_settings(data)
+    checks.check_contradictions(GlobalHydra.instance().config_loader(), overrides)
+    return params_from_config(cfg)
+
+
 def _replicate(overrides: list[str], params, replications: int, engine: str,
-               this_run: dict[str, float]) -> dict[str, tuple[float, float]]:
-    """Run other seeds of the same scenario through the sweep engine; 5-95% intervals
-    over those runs and this one."""
+               this_run: dict[str, float]) -> tuple[dict[str, tuple[float, float, float]], int]:
+    """Run other seeds of the same scenario through the sweep engine; the median and
+    5-95% interval of each headline outcome over those runs and this one, and how many
+    runs that is (failed replications are left out)."""
     import pandas as pd
 
     from sim.sweep import Experiment, run_experiments
 
     scenario = (*config_dir_overrides(_run_config_dir()),
-                *(o for o in overrides if not o.startswith(("seed=", "report.", "output."))))
+                *(o for o in overrides if not o.startswith(("seed=", "report.", "output.", "hydra."))))
     experiments = [Experiment(run_id=f"rep{r}", scenario=scenario, seed=params.seed + 1 + r,
                               updates={"horizon_days": params.horizon_days}, inputs={"replication": r})
                    for r in range(replications)]
     _quiet_dask_logs()
     table = run_experiments(experiments, engine=engine, progress=True)
-    ok = pd.concat([table[table["status"] == "ok"], pd.DataFrame([this_run])], ignore_index=True)
-    return {key: (float(ok[key].quantile(0.05)), float(ok[key].quantile(0.95)))
-            for key, _label, _unit in HEADLINE if key in ok}
+    runs = pd.concat([table[table["status"] == "ok"], pd.DataFrame([this_run])], ignore_index=True)
+    spread = {key: (float(runs[key].median()), float(runs[key].quantile(0.05)), float(runs[key].quantile(0.95)))
+              for key, _label, _unit in HEADLINE if key in runs}
+    return spread, len(runs)
 
 
 def _quiet_dask_logs() -> None:
@@ -163,8 +209,12 @@ def main_provenance(argv: list[str]) -> int:
     parser.add_argument("overrides", nargs="*", default=[], help="Hydra overrides (e.g. regime=customs_union)")
     add_config_dir_option(parser)
     args = parser.parse_args(argv)
+    if "=" in args.filter:                      # an override in the filter's place
+        args.filter, args.overrides = "", [args.filter, *args.overrides]
     try:
-        config = config_to_dict(compose_config(args.overrides, config_dir=args.config_dir))
+        cfg = compose_config(args.overrides, config_dir=args.config_dir)
+        params_from_config(cfg)                 # the numbers shown are numbers a run accepts
+        config = config_to_dict(cfg)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2

@@ -192,6 +192,8 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     overrides = [*config_dir_overrides(config_dir), *overrides]
     if replications < 1:
         raise ConfigError(f"config error: --replications must be at least 1 (got {replications})")
+    for name in names:                  # a bad --override is one line before any run, not N failed runs
+        _validate_scenario(name, overrides)
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out.mkdir(parents=True, exist_ok=True)
     seeds = replication_seeds(seed, replications)
@@ -238,6 +240,12 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files.append(out / "brief.md")
     return Comparison(out_dir=out, scenarios=names, baseline=names[0], runs=runs, outcomes=table,
                       headline=headline, files=files)
+
+
+def _validate_scenario(name: str, overrides: Sequence[str]) -> None:
+    from sim.config import load_params
+
+    load_params([f"preset={name}", *overrides])
 
 
 def _scenario_list(scenarios: Sequence[str], baseline: str, config_dir: str | Path | None = None) -> list[str]:

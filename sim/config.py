@@ -20,6 +20,10 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.network import apply_network_changes
 from sim.params import ConfigError, Params, params_from_mapping
 
+# ``${pid:}`` in scenarios/config.yaml: the default run directory's suffix, unique among
+# the runs alive on this machine (see sim.outputs.claim_run_dir for explicit directories).
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+
 SCENARIOS_DIR = Path(
     os.environ.get("NORTHERN_ROUTE_SCENARIOS", Path(__file__).resolve().parents[1] / "scenarios")
 )
@@ -30,19 +34,43 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config",
     """Compose ``scenarios/<config_name>.yaml`` with Hydra overrides, as the CLI would.
 
     ``config_dir``: a folder of the user's own configs, searched too (:func:`user_config_dir`).
+    Everything a user typed is checked here (:mod:`sim.scenario_checks`): options of
+    config groups, keys no part of the model reads, policy files in the wrong package,
+    contradictory choices, run settings. Each mistake is one :class:`ConfigError` line.
     """
+    from sim import scenario_checks as checks
+
+    overrides = list(overrides)
+    checks.check_override_keys(overrides)
     overrides = [*config_dir_overrides(config_dir), *overrides]
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(SCENARIOS_DIR), version_base="1.3"):
-            return compose(config_name=config_name, overrides=overrides)
+            loader = GlobalHydra.instance().config_loader()
+            try:
+                cfg = compose(config_name=config_name, overrides=overrides)
+            except (HydraException, OmegaConfBaseException) as err:
+                raise ConfigError(checks.explain_composition_error(
+                    str(err), overrides, loader, lambda groups: _compose_or_empty(config_name, groups))) from None
+            data = config_to_dict(cfg)
+            checks.check_top_level_keys(data, overrides)
+            checks.check_run_settings(data)
+            checks.check_contradictions(loader, overrides)
+            return cfg
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         place = f"{where.name}, line {where.line + 1}" if where else "a YAML file"
         raise ConfigError(f"config error: malformed YAML in {place}: {getattr(err, 'problem', err)}") from None
+
+
+def _compose_or_empty(config_name: str, overrides: list[str]) -> DictConfig:
+    try:
+        return compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException):
+        return OmegaConf.create({})
 
 
 def config_to_dict(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +115,10 @@ def with_updates(params: Params, updates: dict[str, Any]) -> Params:
     already exist (a misspelt key is an error, not a silent new setting); composing a
     Hydra config per run would cost far more than the run itself.
     """
+    if "regime.name" in updates:
+        raise ConfigError(f"config error: regime.name: the label of the chosen regime changes no rule; compose the "
+                          f"regime instead: load_params(['regime={updates['regime.name']}']) or "
+                          f"Experiment(scenario=('regime={updates['regime.name']}',))")
     data = params.model_dump(mode="json")
     for key, value in updates.items():
         set_dotted(data, key, value)

@@ -10,6 +10,10 @@ A run directory holds:
 - ``route_map.png`` and ``timeseries.png``: the pictures;
 - ``summary.json``: the outcomes, the seed, and where the numbers come from. It is
   written last, atomically: a directory without ``summary.json`` is an incomplete run.
+
+A directory's files always come from one run: :func:`claim_run_dir` refuses a directory
+another live run holds, and a run first deletes what a previous run left there
+(``summary.json`` first), so a run that fails never sits beside an old summary.
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import yaml
 
+from sim.params import ConfigError
 from sim.run import RunResult
+
+#: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
+RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
+             "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
+LOCK_FILE = ".run.lock"
 
 HEADLINE = (
     ("kg_entered", "Heroin entering the route", "kg"),
@@ -48,7 +59,7 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     """Write everything a run produced into ``out_dir``; ``summary.json`` last."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)
+    clear_run_files(out)
     result.shipments.to_parquet(out / "shipments.parquet", index=False)
     if events and result.events is not None:
         result.events.to_parquet(out / "events.parquet", index=False)
@@ -61,6 +72,74 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
         _write_plots(result, out)
     _write_json_atomically(out / "summary.json", _summary_document(result))
     return out
+
+
+def clear_run_files(out: Path) -> None:
+    """Delete what an earlier run wrote into ``out`` (``summary.json`` first)."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+@contextmanager
+def claim_run_dir(out_dir: str | Path) -> Iterator[Path]:
+    """Hold ``out_dir`` for one run: refuse it while another live run holds it, clear an
+    earlier run's files, release it at the end (the lock file is created atomically)."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = out / LOCK_FILE
+        _take_lock(lock)
+    except OSError as err:
+        raise ConfigError(f"config error: hydra.run.dir: cannot write into {out} ({err.strerror})") from None
+    try:
+        clear_run_files(out)
+        yield out
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def check_writable_dir(path: str | Path, key: str = "hydra.run.dir") -> None:
+    """ConfigError unless ``path`` is, or can be created as, a directory this user may write."""
+    where = Path(path).absolute()
+    existing = next(p for p in (where, *where.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"config error: {key}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"config error: {key}: cannot write into {existing} (permission denied)")
+
+
+def _take_lock(lock: Path) -> None:
+    for _attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None and _alive(holder):
+                raise ConfigError(f"config error: hydra.run.dir: {lock.parent} is in use by another run (pid {holder}); "
+                                  "give another directory or wait for it to finish") from None
+            lock.unlink(missing_ok=True)          # left behind by a run that was killed
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        return
+    raise ConfigError(f"config error: hydra.run.dir: {lock.parent} is being claimed by another run")
+
+
+def _lock_holder(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_plots(result: RunResult, out: Path) -> None:
@@ -102,20 +181,25 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def summary_table(summary: Mapping[str, float], seed: int, intervals: Mapping[str, tuple[float, float]] | None = None,
-                  n_replications: int = 1) -> str:
-    """The headline outcomes as a text table that says where each number comes from."""
-    lines = [f"{'Outcome':44s} {'Value':>16s}  {'Interval (90%)':>26s}  Unit", "-" * 98]
+def summary_table(summary: Mapping[str, float], seed: int,
+                  spread: Mapping[str, tuple[float, float, float]] | None = None, n_runs: int = 1) -> str:
+    """The headline outcomes as a text table that says where each number comes from.
+
+    ``spread`` maps an outcome to (median, 5%, 95%) over ``n_runs`` runs of the scenario
+    (this one included); this run's own value is shown apart, in its own column.
+    """
+    header = f"{'Outcome':44s} {f'This run (seed {seed})':>20s}  {'Median':>14s}  {'5-95% interval':>26s}  Unit"
+    lines = [header, "-" * len(header)]
     for key, label, unit in HEADLINE:
         if key not in summary:
             continue
-        value = _fmt(summary[key], unit)
-        low_high = intervals.get(key) if intervals else None
-        interval = f"[{_fmt(low_high[0], unit)}, {_fmt(low_high[1], unit)}]" if low_high else "n/a (1 run)"
-        lines.append(f"{label:44s} {value:>16s}  {interval:>26s}  {unit}")
-    lines.append("-" * 98)
-    source = f"Simulated: seed {seed}" + (f"; intervals: 5-95% over {n_replications} runs (this seed and others)"
-                                           if intervals else "; run replications for intervals")
+        stats = spread.get(key) if spread else None
+        median = _fmt(stats[0], unit) if stats else "n/a"
+        interval = f"[{_fmt(stats[1], unit)}, {_fmt(stats[2], unit)}]" if stats else "n/a (1 run)"
+        lines.append(f"{label:44s} {_fmt(summary[key], unit):>20s}  {median:>14s}  {interval:>26s}  {unit}")
+    lines.append("-" * len(header))
+    source = (f"Simulated. Median and 5-95% interval over {n_runs} runs of this scenario (seed {seed} and "
+              f"{n_runs - 1} other seeds)" if spread else "Simulated: one run; run replications for an interval")
     lines.append(source + ". Parameter sources: scenarios/provenance.yaml (python -m sim provenance).")
     return "\n".join(lines)
 

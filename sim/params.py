@@ -12,13 +12,27 @@ which values are admissible. Where each number comes from is in
 
 from __future__ import annotations
 
+import difflib
+import math
+import types
+import typing
 from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+# Every number has a finite, admissible range: ``inf``/``nan`` are refused everywhere
+# (model_config ``allow_inf_nan=False``), and each field below gives both bounds. The
+# bounds are generous (what the mechanism can mean), not plausible ranges: those are
+# in scenarios/provenance.yaml. ``python -m sim provenance`` shows both.
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+Factor = Annotated[float, Field(ge=0.0, le=100.0)]           # a multiplier of a baseline quantity
+Weight = Annotated[float, Field(gt=0.0, le=1000.0)]          # a relative weight (normalised in use)
+Usd = Annotated[float, Field(ge=0.0, le=1e10)]               # money, per year or per trip
+UsdPerKg = Annotated[float, Field(gt=0.0, le=1e6)]
+Days = Annotated[float, Field(ge=0.0, le=365.0)]
+DayCount = Annotated[int, Field(ge=1, le=3650)]
+HeadCount = Annotated[int, Field(ge=0, le=10_000)]
 
 CONVEYANCES = ("truck", "truck_tir", "car", "rail", "body_packer")
 EDGE_MODES = ("road", "rail", "foot")
@@ -38,7 +52,21 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``horizon_days=true`` is not 1 day: a boolean where a number goes is refused."""
+        annotation, _ = _unwrap(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and annotation in (int, float):
+            raise ValueError("a number is required, not a boolean")
+        if isinstance(value, Mapping) and typing.get_origin(annotation) is dict:
+            element, _ = _unwrap(typing.get_args(annotation)[1])
+            flags = [k for k, v in value.items() if isinstance(v, bool)]
+            if element in (int, float) and flags:
+                raise ValueError(f"{flags[0]}: a number is required, not {str(value[flags[0]]).lower()}")
+        return value
 
 
 # --- the network --------------------------------------------------------------------
@@ -59,7 +87,7 @@ class Node(_Strict):
     segment: str | None = None
     handles: tuple[Conveyance, ...] | None = None
     profile: str | None = None
-    n_crossings: int = Field(default=1, ge=1)
+    n_crossings: int = Field(default=1, ge=1, le=10_000)
     simplified: bool = False
     active: bool = True
     agency: str | None = None
@@ -71,8 +99,8 @@ class Edge(_Strict):
     u: str
     v: str
     modes: tuple[EdgeMode, ...] = Field(min_length=1)
-    km: Positive | None = None
-    days: NonNegative | None = None
+    km: Annotated[float, Field(gt=0.0, le=20_000.0)] | None = None
+    days: Days | None = None
 
 
 class NetworkConfig(_Strict):
@@ -101,14 +129,14 @@ class NetworkConfig(_Strict):
 
 
 class Flow(_Strict):
-    heroin_kg_per_year: Positive
-    supply_multiplier: NonNegative = 1.0
+    heroin_kg_per_year: float = Field(gt=0.0, le=1_000_000.0)   # 1,000 t: more than all Afghan heroin
+    supply_multiplier: float = Field(default=1.0, ge=0.0, le=10.0)
 
 
 class Transport(_Strict):
-    detour_factor: float = Field(ge=1.0)
-    speed_km_per_day: dict[EdgeMode, Positive]
-    handling_days_per_node: NonNegative
+    detour_factor: float = Field(ge=1.0, le=10.0)
+    speed_km_per_day: dict[EdgeMode, Annotated[float, Field(gt=0.0, le=5_000.0)]]
+    handling_days_per_node: Days
 
     @model_validator(mode="after")
     def _all_modes(self) -> "Transport":
@@ -121,8 +149,8 @@ class Transport(_Strict):
 class SizeDistribution(_Strict):
     """Lognormal load size: median in kg and the standard deviation of log size."""
 
-    median_kg: Positive
-    sigma: NonNegative
+    median_kg: float = Field(gt=0.0, le=1_000.0)
+    sigma: float = Field(ge=0.0, le=5.0)
 
 
 class ConveyanceSpec(_Strict):
@@ -131,17 +159,17 @@ class ConveyanceSpec(_Strict):
     cargo: bool
     tir: bool
     size: SizeDistribution
-    courier_pay_usd_per_km: NonNegative
-    fixed_cost_usd: NonNegative
+    courier_pay_usd_per_km: float = Field(ge=0.0, le=1_000.0)
+    fixed_cost_usd: float = Field(ge=0.0, le=1e7)
 
 
 class OrganisationType(_Strict):
     flow_share: Probability
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=1_000)
     origins: tuple[str, ...] = Field(min_length=1)
     conveyances: tuple[Conveyance, ...] = Field(min_length=1)
-    markets: dict[str, Positive] = Field(min_length=1)
-    courier_nationalities: dict[str, Positive] = Field(min_length=1)
+    markets: dict[str, Weight] = Field(min_length=1)
+    courier_nationalities: dict[str, Weight] = Field(min_length=1)
 
 
 class Learning(_Strict):
@@ -149,27 +177,27 @@ class Learning(_Strict):
     rate_on_seizure: Probability
     rate_on_passage: Probability
     news_weight: Probability
-    choice_temperature_usd_per_kg: Positive
-    max_routes_per_market: int = Field(ge=1)
-    max_detour_ratio: float = Field(ge=1.0)
+    choice_temperature_usd_per_kg: UsdPerKg
+    max_routes_per_market: int = Field(ge=1, le=1_000)
+    max_detour_ratio: float = Field(ge=1.0, le=10.0)
 
 
 class Economics(_Strict):
-    price_usd_per_kg: dict[str, Positive]
+    price_usd_per_kg: dict[str, UsdPerKg]
 
 
 class InspectionProfile(_Strict):
-    staff: NonNegative
-    traffic_per_day: Positive
+    staff: float = Field(ge=0.0, le=10_000.0)
+    traffic_per_day: float = Field(gt=0.0, le=1e6)
     methods: tuple[Method, ...]
     corruption: Probability
-    targeting: dict[Conveyance, NonNegative]
+    targeting: dict[Conveyance, Factor]
 
 
 class Inspection(_Strict):
-    inspections_per_officer_day: NonNegative
-    funding_factor: NonNegative = 1.0
-    officer_corruptibility_concentration: Positive
+    inspections_per_officer_day: float = Field(ge=0.0, le=1_000.0)
+    funding_factor: Factor = 1.0
+    officer_corruptibility_concentration: float = Field(gt=0.0, le=1_000.0)
     profiles: dict[str, InspectionProfile]
     default_profile_by_kind: dict[NodeKind, str]
     counterpart_profile_by_border: dict[str, str] = {}
@@ -191,20 +219,20 @@ class FalseCouriers(_Strict):
 
 class Corruption(_Strict):
     bribe_share_of_value: Probability
-    bribe_scale_usd: Positive
+    bribe_scale_usd: float = Field(gt=0.0, le=1e7)
     deterrence: Probability
     catch_prob_per_bribe: Probability
     false_couriers: FalseCouriers = FalseCouriers()
 
 
 class PatrolGroup(_Strict):
-    count: int = Field(ge=0)
+    count: HeadCount
     area: tuple[str, ...] = Field(min_length=1)
     intercept_prob: Probability
     methods: tuple[Method, ...]
     corruption: Probability
-    intelligence_weight: NonNegative
-    memory_days: int = Field(ge=1)
+    intelligence_weight: Factor
+    memory_days: DayCount
 
 
 # --- policies (interventions; all off in the 2009 baseline) ----------------------------
@@ -219,9 +247,9 @@ class GreenZone(_Strict):
     enabled: bool = False
     segments: dict[str, bool] = {}           # segment -> in the zone (a mapping, so policies combine)
     detection_prob: Probability = 0.0        # chance a load crossing an unofficial road there is stopped
-    officers: int = Field(default=1, ge=1)   # zone guards per crossing cluster (bribe-taking varies by officer)
+    officers: int = Field(default=1, ge=1, le=10_000)   # zone guards per crossing cluster (bribe-taking varies by officer)
     corruption: Probability = 0.0
-    cost_usd_per_year_per_segment: NonNegative = 0.0
+    cost_usd_per_year_per_segment: Usd = 0.0
 
 
 class DedicatedCheckpoints(_Strict):
@@ -232,7 +260,7 @@ class DedicatedCheckpoints(_Strict):
     passengers_only: tuple[str, ...] = ()
     cargo_profile: str | None = None
     passenger_profile: str | None = None
-    cost_usd_per_year: NonNegative = 0.0
+    cost_usd_per_year: Usd = 0.0
 
     @model_validator(mode="after")
     def _not_both(self) -> "DedicatedCheckpoints":
@@ -247,9 +275,9 @@ class AntiCorruptionUnit(_Strict):
 
     enabled: bool = False
     deterrence_gain: Probability = 0.0        # share of the gap to full deterrence the unit closes
-    catch_prob_factor: Positive = 1.0         # bribe-takers are caught this many times as often
+    catch_prob_factor: float = Field(default=1.0, gt=0.0, le=100.0)   # bribe-takers are caught this many times as often
     false_courier_detection: Probability = 0.0   # chance the unit uncovers a staged "false courier"
-    cost_usd_per_year: NonNegative = 0.0
+    cost_usd_per_year: Usd = 0.0
 
 
 class BorderReinforcement(_Strict):
@@ -257,8 +285,8 @@ class BorderReinforcement(_Strict):
 
     enabled: bool = False
     borders: tuple[str, ...] = ()
-    staff_factor: NonNegative = 1.0
-    cost_usd_per_year: NonNegative = 0.0
+    staff_factor: Factor = 1.0
+    cost_usd_per_year: Usd = 0.0
 
 
 class InlCheckpoints(_Strict):
@@ -266,7 +294,7 @@ class InlCheckpoints(_Strict):
 
     enabled: bool = False
     nodes: tuple[str, ...] = ()
-    cost_usd_per_year: NonNegative = 0.0
+    cost_usd_per_year: Usd = 0.0
 
 
 class UavSurveillance(_Strict):
@@ -274,14 +302,14 @@ class UavSurveillance(_Strict):
 
     enabled: bool = False
     bases: tuple[str, ...] = ()               # one node per vehicle-mounted unit
-    range_km: NonNegative = 0.0
+    range_km: float = Field(default=0.0, ge=0.0, le=10_000.0)
     spot_prob_per_unit: Probability = 0.0    # chance one unit in range spots a crossing load
     node_kinds: tuple[NodeKind, ...] = ("green_crossing",)
     checkpoint_profiles: tuple[str, ...] = ()   # checkpoints with these profiles are watched too
     agency: str = "Russian FSB border service"
-    officers: int = Field(default=1, ge=1)
+    officers: int = Field(default=1, ge=1, le=10_000)
     corruption: Probability = 0.0
-    cost_usd_per_year: NonNegative = 0.0
+    cost_usd_per_year: Usd = 0.0
 
 
 class ControlledDeliveries(_Strict):
@@ -291,9 +319,9 @@ class ControlledDeliveries(_Strict):
     countries: tuple[str, ...] = ("KZ",)     # where finds may be let run
     let_run_prob: Probability = 0.0          # chance a found (and not bribed-away) load is let run
     success_prob: Probability = 0.0          # chance it is seized at its destination
-    disruption_days: int = Field(default=0, ge=0)   # the organisation's supply halts this long
+    disruption_days: int = Field(default=0, ge=0, le=3650)   # the organisation's supply halts this long
     agency: str = "MVD counter-narcotics (controlled delivery)"
-    cost_usd_per_year: NonNegative = 0.0
+    cost_usd_per_year: Usd = 0.0
 
 
 class Budget(_Strict):
@@ -301,10 +329,10 @@ class Budget(_Strict):
 
     enabled: bool = False
     programme_share_of_capacity: Probability = 0.0   # share of capacity the national programme pays for
-    programme_funding: NonNegative = 1.0              # programme funding relative to the baseline
+    programme_funding: Factor = 1.0                   # programme funding relative to the baseline
     us_assistance_share_of_capacity: Probability = 0.0
-    us_assistance_usd: NonNegative = 0.0
-    us_assistance_reference_usd: Positive = 1.0       # the US assistance the baseline year ran on
+    us_assistance_usd: Usd = 0.0
+    us_assistance_reference_usd: float = Field(default=1.0, gt=0.0, le=1e10)   # the US assistance the baseline year ran on
 
 
 class Post(_Strict):
@@ -354,9 +382,9 @@ class Regime(_Strict):
 
     name: str
     sides_inspecting: int = Field(ge=1, le=2)
-    cargo_inspection_factor: NonNegative
-    person_inspection_factor: NonNegative
-    tir_inspection_factor: NonNegative
+    cargo_inspection_factor: Factor
+    person_inspection_factor: Factor
+    tir_inspection_factor: Factor
 
 
 class Params(_Strict):
@@ -365,8 +393,16 @@ class Params(_Strict):
     network: NetworkConfig
     world: World
     regime: Regime
-    seed: int = 0
-    horizon_days: int = Field(default=365, ge=1)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    horizon_days: int = Field(default=365, ge=1, le=36_500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _affordable(cls, data: Any) -> Any:
+        """Refuse a run too large to finish before pydantic reports the bare bound."""
+        if isinstance(data, Mapping):
+            check_run_size(data)
+        return data
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Params":
@@ -396,6 +432,9 @@ def _check_cross_references(p: Params) -> None:
         raise ValueError(f"world.conveyances: missing {sorted(missing)}")
     for name, org in world.organisations.items():
         where = f"world.organisations.{name}"
+        if org.count == 0 and org.flow_share > 0:
+            raise ValueError(f"{where}.count: 0 organisations cannot carry flow_share {org.flow_share:g} of the heroin; "
+                             f"set {where}.flow_share=0 and give its share to the others (shares sum to 1)")
         for origin in org.origins:
             if origin not in nodes:
                 raise ValueError(f"{where}.origins: unknown node {origin!r}")
@@ -487,16 +526,20 @@ def _require_node(nodes: dict[str, Node], node_id: str, where: str, kind: str | 
         raise ValueError(f"{where}: node {node_id!r} is a {nodes[node_id].kind}, not {article} {kind}")
 
 
-def format_validation_error(err: ValidationError) -> str:
-    """One line per problem: the dotted key, what is wrong and the offending value."""
+def format_validation_error(err: ValidationError, root: type[BaseModel] | None = None, most: int = 3) -> str:
+    """One line: per problem the dotted key, what is wrong and the offending value
+    (the first ``most`` problems, then how many more); ``root`` is the validated model."""
     lines = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key" + suggest(str(e["loc"][-1]), known_keys(loc, root or Params))
         given = e.get("input")
         shown = "" if isinstance(given, (dict, list, tuple)) or given is None else f" (got {given!r})"
         lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
-    return "; ".join(lines)
+    more = f"; and {len(lines) - most} more problem(s)" if len(lines) > most else ""
+    return "; ".join(lines[:most]) + more
 
 
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
@@ -506,3 +549,163 @@ def params_from_mapping(data: Mapping[str, Any]) -> Params:
         return Params.model_validate(wanted)
     except ValidationError as err:
         raise ConfigError(f"config error: {format_validation_error(err)}") from None
+
+
+# --- the cost of a run, estimated before it starts -----------------------------------
+# Measured (README "Performance", benchmarks/bench_model.py): the calibrated baseline
+# (82.7 t a year) sends 7,157 shipments a year; a run costs 0.05-0.11 s per 1,000
+# shipments and about 200 MB plus 1 KB per shipment (1.3 million shipments: 147 s, 1.5 GB).
+BASELINE_KG_PER_YEAR = 82_714.1
+SHIPMENTS_PER_YEAR_AT_BASELINE = 7_157
+SECONDS_PER_1000_SHIPMENTS = 0.11
+MEMORY_MB_BASE, MEMORY_MB_PER_SHIPMENT = 200.0, 0.001
+MAX_RUN_MEMORY_GB = 8.0          # a run that would need more is refused up front
+
+
+def estimate_run_cost(horizon_days: float, heroin_kg_per_year: float, supply_multiplier: float = 1.0
+                      ) -> tuple[float, float, float]:
+    """(shipments, seconds, MB of memory) one run would need, scaled from the baseline."""
+    shipments = SHIPMENTS_PER_YEAR_AT_BASELINE * heroin_kg_per_year * supply_multiplier / BASELINE_KG_PER_YEAR \
+        * horizon_days / 365.0
+    return shipments, shipments / 1000 * SECONDS_PER_1000_SHIPMENTS, MEMORY_MB_BASE + shipments * MEMORY_MB_PER_SHIPMENT
+
+
+def check_run_size(data: Mapping[str, Any]) -> None:
+    """Raise ValueError, with the estimated cost, for a run too large to finish.
+
+    Works on the raw mapping (before field validation), so that ``horizon_days=1e9``
+    is refused with what it would cost rather than a bare bound; values that are not
+    finite numbers are left to field validation.
+    """
+    world = data.get("world") if isinstance(data.get("world"), Mapping) else {}
+    flow = world.get("flow") if isinstance(world.get("flow"), Mapping) else {}
+    horizon = _finite(data.get("horizon_days", 365))
+    kg = _finite(flow.get("heroin_kg_per_year"))
+    multiplier = _finite(flow.get("supply_multiplier", 1.0))
+    if horizon is None or kg is None or multiplier is None or min(horizon, kg, multiplier) <= 0:
+        return
+    shipments, seconds, memory_mb = estimate_run_cost(horizon, kg, multiplier)
+    if memory_mb > MAX_RUN_MEMORY_GB * 1000:
+        raise ValueError(
+            f"horizon_days={horizon:.0f} with world.flow.heroin_kg_per_year={kg:.0f} x supply_multiplier={multiplier:g}: "
+            f"about {_count(shipments)} shipments, {_duration(seconds)} and {_size(memory_mb)} of memory; "
+            f"a run may use at most {MAX_RUN_MEMORY_GB:g} GB (shorten horizon_days or lower the flow)")
+
+
+def check_horizon_days(horizon_days: int, heroin_kg_per_year: float = BASELINE_KG_PER_YEAR) -> None:
+    """ConfigError for a horizon (``--horizon-days`` of sweeps) too costly at the baseline
+    flow or outside the schema's range, before any run starts."""
+    try:
+        check_run_size({"horizon_days": horizon_days, "world": {"flow": {"heroin_kg_per_year": heroin_kg_per_year}}})
+    except ValueError as err:
+        raise ConfigError(f"config error: {err}") from None
+    low, high = schema_bounds("horizon_days")
+    if not low <= horizon_days <= high:
+        raise ConfigError(f"config error: horizon_days: must be from {low} to {high} days (got {horizon_days})")
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _count(n: float) -> str:
+    for scale, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if n >= scale:
+            return f"{n / scale:,.1f} {word}"
+    return f"{n:,.0f}"
+
+
+def _duration(seconds: float) -> str:
+    for scale, unit in ((365 * 86400, "years"), (86400, "days"), (3600, "hours"), (60, "minutes")):
+        if seconds >= scale:
+            return f"~{seconds / scale:,.1f} {unit} of computing"
+    return f"~{seconds:.0f} s of computing"
+
+
+def _size(mb: float) -> str:
+    for scale, unit in ((1e9, "PB"), (1e6, "TB"), (1e3, "GB")):
+        if mb >= scale:
+            return f"~{mb / scale:,.1f} {unit}"
+    return f"~{mb:,.0f} MB"
+
+
+# --- the schema as data: admissible ranges and known keys -----------------------------
+
+
+def schema_bounds(key: str) -> tuple[float | None, float | None] | None:
+    """The admissible (low, high) of the number at dotted ``key``, from the Field bounds.
+
+    ``None`` when the key is not a number of the schema. Dictionary keys and list
+    indices in ``key`` are matched by the dictionary's or list's element type.
+    """
+    found = _schema_at(Params, key.split("."))
+    if found is None:
+        return None
+    annotation, metadata = found
+    if annotation not in (int, float):
+        return None
+    low = high = None
+    for m in metadata:
+        for c in getattr(m, "metadata", [m]):
+            if isinstance(c, (annotated_types.Ge, annotated_types.Gt)):
+                low = c.ge if isinstance(c, annotated_types.Ge) else c.gt
+            elif isinstance(c, (annotated_types.Le, annotated_types.Lt)):
+                high = c.le if isinstance(c, annotated_types.Le) else c.lt
+    return low, high
+
+
+def known_keys(key: str, root: type[BaseModel] | None = None) -> list[str]:
+    """The field names a model accepts at the parent of dotted ``key`` (for suggestions)."""
+    found = _schema_at(root or Params, key.split(".")[:-1])
+    model = found[0] if found else None
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def accepts_new_keys(key: str) -> bool:
+    """Whether the mapping at dotted ``key`` takes names of the user's choosing (segments,
+    organisations, patrols...) rather than the fixed fields of a model."""
+    found = _schema_at(Params, key.split(".")) if key else None
+    return found is not None and typing.get_origin(found[0]) is dict
+
+
+def _schema_at(root: Any, parts: list[str]) -> tuple[Any, list[Any]] | None:
+    """The bare type at a dotted path of the schema and the constraints on it, or None."""
+    annotation, metadata = _unwrap(root)
+    for part in parts:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None
+            annotation, inner = _unwrap(field.annotation)
+            metadata = [*field.metadata, *inner]
+        elif typing.get_origin(annotation) in (dict, tuple):
+            args = typing.get_args(annotation)
+            annotation, metadata = _unwrap(args[1] if typing.get_origin(annotation) is dict else args[0])
+        else:
+            return None
+    return annotation, metadata
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    """Strip ``Annotated[...]`` and ``X | None``; return the bare type and its metadata."""
+    metadata: list[Any] = []
+    while True:
+        if typing.get_origin(annotation) is Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata.extend(extra)
+        elif typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation, metadata
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``" (did you mean 'x'?)"`` for the nearest of ``choices``, else the list of choices."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known: {', '.join(sorted(choices))})" if choices else ""

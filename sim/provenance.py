@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from sim.config import SCENARIOS_DIR
-from sim.params import ConfigError
+from sim.params import ConfigError, schema_bounds
 
 REGISTRY_PATH = SCENARIOS_DIR / "provenance.yaml"
 CHECKED_SECTIONS = ("world", "regime", "seed", "horizon_days")
@@ -86,13 +86,27 @@ def uncited(config: Mapping[str, Any]) -> list[str]:
 
 
 def provenance_table(config: Mapping[str, Any]) -> list[tuple[str, float, str, str]]:
-    """(key, value, citation, range) for every number in the world/regime config."""
+    """(key, value, citation, ranges) for every number in the world/regime config.
+
+    ``ranges`` gives the plausible range of the registry (if any) and the admissible
+    range of the schema (:func:`sim.params.schema_bounds`): what the sources suggest and
+    what the model accepts at all.
+    """
     registry = load_registry()
     checked = {k: config[k] for k in CHECKED_SECTIONS if k in config}
     rows = []
     for key, value in numeric_leaves(checked):
         entry = lookup(key, registry)
         citation = entry.citation if entry else "MISSING: no provenance entry"
-        rng = f"[{entry.range[0]:g}, {entry.range[1]:g}]" if entry and entry.range else ""
-        rows.append((key, value, citation, rng))
+        plausible = f"plausible [{entry.range[0]:g}, {entry.range[1]:g}]" if entry and entry.range else ""
+        rows.append((key, value, citation, " ".join(filter(None, (plausible, admissible_range(key))))))
     return rows
+
+
+def admissible_range(key: str) -> str:
+    """``"admissible [0, 1]"``: the bounds the schema gives the number at ``key``."""
+    bounds = schema_bounds(key)
+    if bounds is None:
+        return ""
+    low, high = ("-inf" if bounds[0] is None else f"{bounds[0]:g}"), ("inf" if bounds[1] is None else f"{bounds[1]:g}")
+    return f"admissible [{low}, {high}]"

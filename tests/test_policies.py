@@ -244,7 +244,7 @@ def test_policy_costs_add_up_over_the_horizon():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["+policy=[no_such_policy]"], "policy/no_such_policy"),
+    (["+policy=[no_such_policy]"], "no policy named 'no_such_policy'"),
     (["+world.policies.green_zone.segments.kz_nowhere=true"], "unknown border segment 'kz_nowhere'"),
     (["+world.policies.green_zone.segments.kz_ru_north=true"], "segment 'kz_ru_north' has no unofficial (green) crossings"),
     (["world.policies.green_zone.enabled=true"], "world.policies.green_zone: enabled but no segments named"),
@@ -257,8 +257,8 @@ def test_policy_costs_add_up_over_the_horizon():
     (["world.policies.border_reinforcement.borders=[kz_cn]"], "unknown border 'kz_cn'"),
     (["world.corruption.false_couriers.posts=[kz_nowhere]"], "false_couriers.posts: unknown node 'kz_nowhere'"),
     (["world.policies.green_zone.detection_prob=1.5"], "world.policies.green_zone.detection_prob"),
-    (["+world.policies.teleporter.enabled=true"], "world.policies.teleporter: Extra inputs are not permitted"),
-    (["preset=no_such_preset"], "preset/no_such_preset"),
+    (["+world.policies.teleporter.enabled=true"], "world.policies.teleporter: unknown key"),
+    (["preset=no_such_preset"], "no preset named 'no_such_preset'"),
 ])
 def test_bad_policy_settings_fail_with_one_clear_line(overrides, message):
     with pytest.raises(ConfigError) as err:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from sim.config import add_config_dir_option
-from sim.params import ConfigError
+from sim.params import ConfigError, check_horizon_days
 
 HEADLINE = ("kg_entered", "kg_seized", "kg_reaching_russia", "interdiction_rate")
 
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sweep = load_sweep(args.config, args.overrides, config_dir=args.config_dir)
+        if args.horizon_days is not None:
+            check_horizon_days(args.horizon_days)
         if args.quick:
             sweep = sweep.quick()
         experiments = build_experiments(sweep)
