@@ -346,7 +346,7 @@ class Post(_Strict):
     enabled: bool = False
     profile: str                              # a key of world.inspection.profiles
     agency: str                               # who seizes there (seizures are booked to it)
-    cost_usd_per_year: NonNegative
+    cost_usd_per_year: Usd
 
 
 class Policies(_Strict):
