@@ -188,7 +188,7 @@ def _checked(model, data: Any, where: str) -> dict[str, Any]:
     try:
         model.model_validate(data)
     except ValidationError as err:
-        raise _fail(where, format_validation_error(err)) from None
+        raise _fail(where, format_validation_error(err, root=model)) from None
     return dict(data)
 
 
