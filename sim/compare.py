@@ -29,6 +29,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -188,7 +189,7 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     if replications < 1:
         raise ConfigError(f"config error: --replications must be at least 1 (got {replications})")
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     seeds = replication_seeds(seed, replications)
     experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=(f"preset={name}", *overrides), seed=s,
                               inputs={"scenario": name, "replication": r})
@@ -231,6 +232,19 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files.append(out / "brief.md")
     return Comparison(out_dir=out, scenarios=names, baseline=names[0], runs=runs, outcomes=table,
                       headline=headline, files=files)
+
+
+def _make_folder(out: Path) -> None:
+    """Create the results folder, or say in one line why it cannot be (a file, read-only)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"config error: --out {out} is a file; give a folder for the comparison's results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"config error: --out {out}: cannot write there ({(err.strerror or str(err)).lower()})") from None
 
 
 def _scenario_list(scenarios: Sequence[str], baseline: str) -> list[str]:
@@ -602,6 +616,8 @@ def main_compare(argv: list[str]) -> int:
     parser.add_argument("--no-maps", action="store_true", help="skip the route maps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    from sim.sweep import SweepInterrupted
+
     presets = list_presets() if args.all else args.presets
     if not presets:
         parser.error("name at least one preset (or --all)")
@@ -612,6 +628,12 @@ def main_compare(argv: list[str]) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    except SweepInterrupted as stop:  # Ctrl-C or SIGTERM: the finished runs are in <out>/sweep
+        folder = Path(stop.results_dir).parent
+        again = "rerun the same command" if args.out else f"rerun the same command with --out {folder}"
+        print(f"interrupted: {stop.kept} runs kept, {again} to resume ({stop.kept} of {stop.total} in {folder})",
+              file=sys.stderr)
+        return stop.exit_code
     failed = int((result.runs["status"] != "ok").sum())
     print(format_headline(result.outcomes, result.scenarios))
     if failed:

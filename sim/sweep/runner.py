@@ -11,9 +11,12 @@ table: seeds come with the experiments, never from the worker.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -91,9 +94,15 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:
-            if pending:
-                _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
-                                      workers=workers, scheduler_address=scheduler_address)
+            with _sigterm_as_interrupt():
+                if pending:
+                    _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
+                                          workers=workers, scheduler_address=scheduler_address)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what finished, say so, stop
+            collector.close()
+            kept = len(store.recorded()) if store is not None else collector.received
+            raise SweepInterrupted(kept=kept, total=len(experiments), results_dir=results_dir,
+                                   signum=getattr(stop, "signum", signal.SIGINT)) from None
         finally:
             collector.close()  # whatever finished is on disk, even on Ctrl-C
         if store is not None and collector.written:  # read back from disk: memory stays flat
@@ -119,6 +128,55 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         else:
             log.warning(report)
     return table
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM after writing every finished run to disk.
+
+    A :class:`KeyboardInterrupt`, so code that lets Ctrl-C through lets this through too;
+    ``kept`` runs of ``total`` are recorded in ``results_dir`` (when there is one), and
+    running the same sweep again resumes it. :attr:`exit_code` is the shell's convention
+    (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, *, kept: int, total: int, results_dir: str | Path | None, signum: int = signal.SIGINT):
+        self.kept, self.total, self.results_dir, self.signum = kept, total, results_dir, int(signum)
+        super().__init__(self.message())
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def message(self) -> str:
+        if self.results_dir is None:
+            return f"interrupted: {self.kept} of {self.total} runs finished; nothing kept (no results directory)"
+        return (f"interrupted: {self.kept} runs kept, rerun the same command to resume "
+                f"({self.kept} of {self.total} in {self.results_dir})")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it stops a sweep exactly as Ctrl-C does."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While a sweep runs, SIGTERM (``kill``, a batch system's time limit) stops it as Ctrl-C does:
+    finished runs are written, queued runs cancelled. Only in the main thread, and only
+    when nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # --- engines ------------------------------------------------------------------------
@@ -264,7 +322,7 @@ class _Collector:
     def __init__(self, store: ResultStore | None, *, total: int, already: int, progress: bool,
                  batch_size: int, flush_seconds: float):
         self.store, self.rows, self.buffer, self.details = store, [], [], {}
-        self.written = 0
+        self.written = self.received = 0
         self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
@@ -275,11 +333,15 @@ class _Collector:
                             dynamic_ncols=True, file=sys.stderr)
 
     def add(self, row: dict[str, Any]) -> None:
-        for kind, frame in row.pop("_details", {}).items():
+        details = row.pop("_details", {})
+        for kind, frame in details.items():
             self.details.setdefault(kind, []).append(frame)
-        if self.store is None:  # with a store the rows are on disk, not kept here
+        self.buffer.append(row)  # first: a Ctrl-C while journalling still writes it with the batch
+        if self.store is not None:  # on disk at once: a kill -9 now loses nothing finished
+            self.store.append(row, details)
+        else:  # with a store the rows are on disk, not kept here
             self.rows.append(row)
-        self.buffer.append(row)
+        self.received += 1
         if row.get("status") != "ok":
             self.failed += 1
             if self.bar is not None:
