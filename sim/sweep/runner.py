@@ -239,7 +239,8 @@ def start_local_cluster(workers: int):
 
     with dask.config.set(QUIET_WORKERS):
         return LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                            dashboard_address=":0", silence_logs=logging.ERROR)
+                            dashboard_address=":0", silence_logs=logging.ERROR,
+                            preload=["sim.sweep.worker"])  # its dask_setup: Ctrl-C is the sweep's, not the workers'
 
 
 def close_local_cluster() -> None:
