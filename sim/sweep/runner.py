@@ -78,6 +78,10 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         raise ConfigError(f"sweep error: workers: must be at least 1 (got {workers})")
     if horizon_days is not None and horizon_days < 1:
         raise ConfigError(f"sweep error: horizon_days: must be at least 1 (got {horizon_days})")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"sweep error: batch_size: must be a positive integer (got {batch_size!r})")
+    if not flush_seconds > 0:
+        raise ConfigError(f"sweep error: flush_seconds: must be a positive number of seconds (got {flush_seconds!r})")
     details = tuple(dict.fromkeys(details))
     unknown = [d for d in details if d not in DETAILS]
     if unknown:
@@ -324,7 +328,7 @@ class _Collector:
                  batch_size: int, flush_seconds: float):
         self.store, self.rows, self.buffer, self.details = store, [], [], {}
         self.written = self.received = 0
-        self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
+        self.batch_size, self.flush_seconds = int(batch_size), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
         self.bar = None
