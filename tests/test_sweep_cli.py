@@ -154,6 +154,8 @@ def test_failed_runs_give_exit_1_and_are_listed_and_a_rerun_retries_only_them(ca
     assert main(argv) == 1  # retried, fails again; the three good runs are not run again
     parts = sorted((out / "parts").glob("part-*.parquet"))
     assert len(parts) == 2 and list(pd.read_parquet(parts[1])["run_id"]) == ["baseline/s3/r0"]
+    assert main(argv + ["--no-retry-failed"]) == 1  # kept as failed: nothing runs
+    assert sorted((out / "parts").glob("part-*.parquet")) == parts
 
 
 def test_quick_runs_a_small_version_into_its_own_folder(capsys, tmp_path, monkeypatch):
@@ -166,3 +168,34 @@ def test_quick_runs_a_small_version_into_its_own_folder(capsys, tmp_path, monkey
     assert (table["replication"] == 0).all() and table["sample"].nunique() == 3
     assert (table["horizon_days"] == 30).all() and (table["status"] == "ok").all()
     assert json.loads((out / "manifest.json").read_text())["n_runs"] == len(table) == 6
+
+
+def test_the_scenarios_folder_can_live_elsewhere_for_workers_and_validation(tmp_path):
+    """NORTHERN_ROUTE_SCENARIOS: a lever naming a regime that exists only in the other folder."""
+    import shutil
+
+    scenarios = tmp_path / "scenarios"
+    shutil.copytree(REPO / "scenarios", scenarios)
+    shutil.copy(scenarios / "regime" / "customs_union.yaml", scenarios / "regime" / "my_union.yaml")
+    path = sweep_file(tmp_path, "levers: {mine: [regime=my_union]}\nreplications: 1\nhorizon_days: 3\n")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sim.sweep", str(path), "--engine", "serial", "--out", str(out), "--no-progress"]
+    elsewhere = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120,
+                               env={**os.environ, "NORTHERN_ROUTE_SCENARIOS": str(scenarios)})
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert (pd.read_parquet(out / "results.parquet")["status"] == "ok").all()
+    here = subprocess.run(cmd[:-3] + ["--out", str(tmp_path / "out2")], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, env={k: v for k, v in os.environ.items() if k != "NORTHERN_ROUTE_SCENARIOS"})
+    assert here.returncode == 2 and "levers.mine" in here.stderr and "my_union" in here.stderr
+
+
+def test_hydra_multirun_writes_one_full_run_directory_per_job(tmp_path):
+    cmd = [sys.executable, "-m", "sim", "-m", "seed=1,2", "horizon_days=5", "report.replications=0",
+           f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for job, seed in (("0", 1), ("1", 2)):
+        folder = tmp_path / "multirun" / job
+        for name in ("summary.json", "daily.parquet", "shipments.parquet", "route_map.png", "timeseries.png"):
+            assert (folder / name).is_file(), f"{job}/{name}"
+        assert json.loads((folder / "summary.json").read_text())["seed"] == seed

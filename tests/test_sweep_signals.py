@@ -275,3 +275,33 @@ def test_the_interrupt_is_a_keyboard_interrupt_with_the_shell_exit_code():
     assert isinstance(stop, KeyboardInterrupt) and stop.exit_code == 143
     assert stop.message() == "interrupted: 3 runs kept, rerun the same command to resume (3 of 10 in results/sweeps/x)"
     assert SweepInterrupted(kept=0, total=4, results_dir=None).exit_code == 130
+
+
+def _run_or_kill_the_worker(exp, *settings):
+    """Stands in for sim.sweep.worker.run_experiment: the run 'poison' kills its worker process."""
+    from sim.sweep.worker import run_experiment
+
+    if exp.run_id == "poison":
+        os._exit(1)
+    return run_experiment(exp, *settings)
+
+
+def test_a_run_that_kills_workers_repeatedly_is_recorded_as_failed_and_the_others_finish(tmp_path, monkeypatch):
+    import cloudpickle
+
+    import sim.sweep.runner as runner
+    from sim.sweep.runner import close_local_cluster
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    exps.insert(1, Experiment("poison", (), seed=99))
+    monkeypatch.setattr(runner, "run_experiment", _run_or_kill_the_worker)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    try:
+        table = run_experiments(exps, engine="processes", workers=2, horizon_days=5, results_dir=tmp_path / "s",
+                                progress=False)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        close_local_cluster()
+    status = table.set_index("run_id")["status"]
+    assert status["poison"] == "failed" and (status.drop("poison") == "ok").all()
+    assert table.set_index("run_id").loc["poison", "error"].startswith("KilledWorker")
