@@ -98,7 +98,7 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:
-            with _sigterm_as_interrupt():
+            with _sigterm_as_interrupt() if store is not None else contextlib.nullcontext():
                 if pending:
                     _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
                                           workers=workers, scheduler_address=scheduler_address)
@@ -166,9 +166,9 @@ class _Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """While a sweep runs, SIGTERM (``kill``, a batch system's time limit) stops it as Ctrl-C does:
-    finished runs are written, queued runs cancelled. Only in the main thread, and only
-    when nobody else handles SIGTERM."""
+    """While a sweep with a results directory runs, SIGTERM (``kill``, a batch system's time
+    limit) stops it as Ctrl-C does: finished runs are written, queued runs cancelled. Only
+    in the main thread, and only when nobody else handles SIGTERM."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         yield
         return
