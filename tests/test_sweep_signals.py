@@ -305,3 +305,27 @@ def test_a_run_that_kills_workers_repeatedly_is_recorded_as_failed_and_the_other
     status = table.set_index("run_id")["status"]
     assert status["poison"] == "failed" and (status.drop("poison") == "ok").all()
     assert table.set_index("run_id").loc["poison", "error"].startswith("KilledWorker")
+
+
+def test_a_resumed_sweep_stopped_again_leaves_no_stale_results_table(tmp_path, monkeypatch):
+    """The first session ended with a failed run and wrote results.parquet; the retry is
+    interrupted: the old table (which says 'failed') must not stay beside newer parts."""
+    import sim.sweep.runner as runner
+    from sim.sweep.worker import run_experiment
+
+    exps = [Experiment("good", (), seed=1), Experiment("flaky", (), {"world.corruption.deterrence": 1.7}, seed=2)]
+    out = tmp_path / "sweep"
+    first = run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, summary_by=[])
+    assert list(first["status"]) == ["ok", "failed"] and (out / "results.parquet").exists()
+
+    def interrupted_on_flaky(exp, *settings):
+        if exp.run_id == "flaky":
+            raise KeyboardInterrupt
+        return run_experiment(exp, *settings)
+
+    monkeypatch.setattr(runner, "run_experiment", interrupted_on_flaky)
+    with pytest.raises(SweepInterrupted) as stop:
+        run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, summary_by=[])
+    assert stop.value.kept == 2 and stop.value.exit_code == 130
+    assert not (out / "results.parquet").exists() and not (out / "summary.csv").exists()
+    assert sorted(every_part(out)["run_id"]) == ["flaky", "good"]  # what was recorded is kept

@@ -95,6 +95,8 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         keep = recorded["status"] == "ok" if retry_failed else recorded["status"].notna()
         finished = set(recorded.loc[keep, "run_id"])
         pending = [e for e in experiments if e.run_id not in finished]
+        if store is not None and pending:
+            store.retract_tables()  # until this sweep ends, no table may say it is finished
         collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 FORMAT = "northern-route-sweep/1"
 PART_RE = re.compile(r"^part-(\d{6,})\.parquet$")
 JOURNAL = "journal.jsonl"
+#: The tables written when a sweep ends (removed while it runs again).
+FINAL_TABLES = ("results.parquet", "summary.csv")
 #: The journal is synced to disk at least this often (seconds) while runs arrive.
 SYNC_SECONDS = 1.0
 #: Suffix given to a part that cannot be read; such files are kept for inspection, never read.
@@ -246,6 +248,12 @@ class ResultStore:
         table = pd.concat(frames, ignore_index=True, sort=False)
         table = table.drop_duplicates("run_id", keep="last").drop(columns="_order")
         return table.reset_index(drop=True)
+
+    def retract_tables(self) -> None:
+        """Remove the final tables of an earlier session before runs are added: a sweep
+        stopped now must not leave a ``results.parquet`` that looks complete but is not."""
+        for name in FINAL_TABLES:
+            (self.root / name).unlink(missing_ok=True)
 
     def write_table(self, name: str, frame: pd.DataFrame) -> Path:
         """Write a final table (``results.parquet``; ``.csv`` by suffix) atomically."""
