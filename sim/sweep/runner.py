@@ -301,20 +301,52 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
     try:
         submit(size)
         for future in done:
-            _, exp = in_flight.pop(future.key)
+            _, exp = in_flight[future.key]
             try:
                 row = future.result()
             except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
                 row = failed_row(exp, err, horizon_days=settings[0])
-            future.release()
             on_result(row)
+            del in_flight[future.key]  # only now: a Ctrl-C before this still records the run
+            future.release()
             if time.monotonic() - sized_at > 5:
                 size, sized_at = window(), time.monotonic()
             submit(size - len(in_flight))
-    except BaseException:  # Ctrl-C or a failed write: do not leave runs queued on the cluster
+    except BaseException as stop:  # Ctrl-C or a failed write: do not leave runs queued on the cluster
         done.clear()
-        client.cancel([f for f, _ in in_flight.values()])
+        futures = [f for f, _ in in_flight.values()]
+        interrupted = isinstance(stop, KeyboardInterrupt)
+        if interrupted:  # runs done on a worker reach us with a lag: wait a moment for them
+            _settle(futures, HARVEST_SECONDS)
+        client.cancel([f for f in futures if f.status != "finished"])
+        if interrupted:
+            _record_finished([f for f in futures if f.status == "finished"], on_result)
         raise
+
+
+#: On Ctrl-C/SIGTERM, how long to wait for runs that a worker has finished but whose
+#: result has not reached this process yet (Dask's messages take tens of milliseconds).
+HARVEST_SECONDS = 1.0
+
+
+def _settle(futures: list, seconds: float) -> None:
+    """Wait up to ``seconds`` for the futures to end (a client's futures need no default client)."""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and any(f.status == "pending" for f in futures):
+            time.sleep(0.02)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what has arrived
+        pass
+
+
+def _record_finished(finished: list, on_result: OnResult) -> None:
+    """On Ctrl-C/SIGTERM: record the runs that finished on a worker but were not collected yet."""
+    for future in finished:
+        try:
+            row = future.result(timeout=10)
+        except Exception:  # noqa: BLE001 -- a worker gone meanwhile: that run just runs again
+            continue
+        on_result(row)
 
 
 _ENGINE_FUNCS = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
@@ -330,6 +362,7 @@ class _Collector:
                  batch_size: int, flush_seconds: float):
         self.store, self.rows, self.buffer, self.details = store, [], [], {}
         self.written = self.received = 0
+        self.seen: set[str] = set()
         self.batch_size, self.flush_seconds = int(batch_size), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
@@ -340,6 +373,9 @@ class _Collector:
                             dynamic_ncols=True, file=sys.stderr)
 
     def add(self, row: dict[str, Any]) -> None:
+        if row["run_id"] in self.seen:  # collected again while stopping: once is enough
+            return
+        self.seen.add(row["run_id"])
         details = row.pop("_details", {})
         for kind, frame in details.items():
             self.details.setdefault(kind, []).append(frame)
