@@ -84,3 +84,27 @@ def test_compare_bad_arguments_are_one_line_and_write_nothing(capsys, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not out.exists()
+
+
+def test_compare_stopped_by_ctrl_c_says_how_to_resume_and_resumes(capsys, tmp_path, monkeypatch):
+    import sim.sweep.runner as runner
+    from sim.sweep.worker import run_experiment
+
+    def ctrl_c_at_the_second_scenario(exp, *settings):
+        if exp.run_id.startswith("green_zone_kyrgyz/"):
+            raise KeyboardInterrupt
+        return run_experiment(exp, *settings)
+
+    out = tmp_path / "cmp"
+    argv = ["green_zone_kyrgyz", "-n", "2", "--horizon-days", "3", "--engine", "serial", "--no-maps", "--quiet"]
+    monkeypatch.setattr(runner, "run_experiment", ctrl_c_at_the_second_scenario)
+    assert main_compare([*argv, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"interrupted: 2 runs kept, rerun the same command to resume (2 of 4 in {out})"]
+    assert not (out / "runs.csv").exists() and not (out / "brief.md").exists()  # nothing looks complete
+    monkeypatch.undo()
+    assert main_compare([*argv, "--out", str(out)]) == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 4 and (runs["status"] == "ok").all()
+    parts = sorted((out / "sweep" / "parts").glob("part-*.parquet"))
+    assert sorted(pd.concat([pd.read_parquet(p) for p in parts])["run_id"]) == sorted(runs["run_id"])  # once each
