@@ -199,3 +199,17 @@ def test_hydra_multirun_writes_one_full_run_directory_per_job(tmp_path):
         for name in ("summary.json", "daily.parquet", "shipments.parquet", "route_map.png", "timeseries.png"):
             assert (folder / name).is_file(), f"{job}/{name}"
         assert json.loads((folder / "summary.json").read_text())["seed"] == seed
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--batch-size", "0", "batch_size: must be a positive integer (got 0)"),
+    ("--flush-seconds", "-1", "flush_seconds: must be a positive number of seconds (got -1.0)"),
+    ("--horizon-days", "0", "horizon_days: must be at least 1 (got 0)"),
+    ("--workers", "0", "workers: must be at least 1 (got 0)"),
+    ("--details", "everything", "details: unknown detail 'everything'"),
+])
+def test_bad_options_are_one_line_exit_2_and_create_no_folder(capsys, tmp_path, option, value, message):
+    out = tmp_path / "out"
+    line = refused(capsys, [str(sweep_file(tmp_path, MINI)), "--engine", "processes", "--out", str(out), option, value])
+    assert message in line
+    assert not out.exists()
