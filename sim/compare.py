@@ -616,15 +616,16 @@ def main_compare(argv: list[str]) -> int:
     parser.add_argument("--no-maps", action="store_true", help="skip the route maps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    from sim.sweep import SweepInterrupted
+    from sim.sweep import SweepInterrupted, sigterm_as_interrupt
 
     presets = list_presets() if args.all else args.presets
     if not presets:
         parser.error("name at least one preset (or --all)")
     try:
-        result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
-                         horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
-                         overrides=args.override, maps=not args.no_maps, progress=not args.quiet)
+        with sigterm_as_interrupt():  # SIGTERM stops the runs as Ctrl-C does
+            result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
+                             horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
+                             overrides=args.override, maps=not args.no_maps, progress=not args.quiet)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -634,6 +635,10 @@ def main_compare(argv: list[str]) -> int:
         print(f"interrupted: {stop.kept} runs kept, {again} to resume ({stop.kept} of {stop.total} in {folder})",
               file=sys.stderr)
         return stop.exit_code
+    except KeyboardInterrupt as stop:  # before the runs (composing) or after them (tables, charts)
+        print("interrupted; the runs that finished are kept: rerun the same command (with --out) to resume",
+              file=sys.stderr)
+        return 128 + int(getattr(stop, "signum", 2))
     failed = int((result.runs["status"] != "ok").sum())
     print(format_headline(result.outcomes, result.scenarios))
     if failed:

@@ -32,7 +32,7 @@ INTERRUPTED = "interrupted: {n} runs kept, rerun the same command to resume"
 CHILD = """
 import sys
 import sim.sweep.runner as runner
-from sim.sweep import Experiment, run_experiments
+from sim.sweep import Experiment, run_experiments, sigterm_as_interrupt
 from sim.sweep.worker import run_experiment
 
 FINISHED = sys.argv[2]
@@ -50,8 +50,9 @@ def run_and_tell(exp, *settings):
 if __name__ == "__main__":
     runner.run_experiment = run_and_tell
     try:
-        run_experiments(experiments(), engine="{engine}", workers=2, horizon_days={horizon},
-                        results_dir=sys.argv[1], progress=False, **{batching})
+        with sigterm_as_interrupt():  # as the command lines do
+            run_experiments(experiments(), engine="{engine}", workers=2, horizon_days={horizon},
+                            results_dir=sys.argv[1], progress=False, **{batching})
     except KeyboardInterrupt as stop:
         print(stop, file=sys.stderr)
         sys.exit(getattr(stop, "exit_code", 130))

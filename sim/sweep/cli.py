@@ -15,6 +15,7 @@ Exit status: 0 all runs ok, 1 some runs failed, 2 bad configuration.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,18 @@ def describe(sweep, n_runs: int, out: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    from sim.sweep.runner import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM stops a sweep as Ctrl-C does: one line, exit 143
+        args = parse_args(argv)
+        try:
+            return _main(args)
+        except KeyboardInterrupt as stop:  # before any run started (composing, checking)
+            print("interrupted before any run started; nothing to keep", file=sys.stderr)
+            return 128 + int(getattr(stop, "signum", signal.SIGINT))
+
+
+def _main(args: argparse.Namespace) -> int:
     from sim.sweep.design import build_experiments, load_sweep
     from sim.sweep.runner import SweepInterrupted, run_experiments
     from sim.sweep.summary import summarise_results

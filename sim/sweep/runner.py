@@ -100,11 +100,10 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:
-            with _sigterm_as_interrupt() if store is not None else contextlib.nullcontext():
-                if pending:
-                    _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
-                                          workers=workers, scheduler_address=scheduler_address)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what finished, say so, stop
+            if pending:
+                _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
+                                      workers=workers, scheduler_address=scheduler_address)
+        except KeyboardInterrupt as stop:  # Ctrl-C (or SIGTERM, see sigterm_as_interrupt): keep what finished, stop
             collector.close()
             kept = len(store.recorded()) if store is not None else collector.received
             raise SweepInterrupted(kept=kept, total=len(experiments), results_dir=results_dir,
@@ -167,10 +166,16 @@ class _Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """While a sweep with a results directory runs, SIGTERM (``kill``, a batch system's time
-    limit) stops it as Ctrl-C does: finished runs are written, queued runs cancelled. Only
-    in the main thread, and only when nobody else handles SIGTERM."""
+def sigterm_as_interrupt():
+    """Within this block SIGTERM (``kill``, a batch system's time limit) stops a sweep as
+    Ctrl-C does: runs finished on workers are collected, queued runs cancelled, and
+    :func:`run_experiments` raises :class:`SweepInterrupted` (exit code 143).
+
+    The command lines (``python -m sim.sweep``, ``python -m sim compare``) use it; a
+    library does not take over signals on its own, and needs not for safety: without it
+    SIGTERM ends the process, and the journal still holds every run that had arrived.
+    Only in the main thread, and only when nobody else handles SIGTERM.
+    """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         yield
         return
