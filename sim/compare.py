@@ -29,6 +29,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     for name in names:                  # a bad --override is one line before any run, not N failed runs
         _validate_scenario(name, overrides)
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     seeds = replication_seeds(seed, replications)
     experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=(f"preset={name}", *overrides), seed=s,
                               inputs={"scenario": name, "replication": r})
@@ -246,6 +247,19 @@ def _validate_scenario(name: str, overrides: Sequence[str]) -> None:
     from sim.config import load_params
 
     load_params([f"preset={name}", *overrides])
+
+
+def _make_folder(out: Path) -> None:
+    """Create the results folder, or say in one line why it cannot be (a file, read-only)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"config error: --out {out} is a file; give a folder for the comparison's results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"config error: --out {out}: cannot write there ({(err.strerror or str(err)).lower()})") from None
 
 
 def _scenario_list(scenarios: Sequence[str], baseline: str, config_dir: str | Path | None = None) -> list[str]:
@@ -618,17 +632,30 @@ def main_compare(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_dir_option(parser)
     args = parser.parse_args(argv)
+    from sim.sweep import SweepInterrupted, sigterm_as_interrupt
+
     try:
         presets = list_presets(args.config_dir) if args.all else args.presets
         if not presets:
             parser.error("name at least one preset (or --all)")
-        result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
-                         horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
-                         overrides=args.override, maps=not args.no_maps, progress=not args.quiet,
-                         config_dir=args.config_dir)
+        with sigterm_as_interrupt():  # SIGTERM stops the runs as Ctrl-C does
+            result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
+                             horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
+                             overrides=args.override, maps=not args.no_maps, progress=not args.quiet,
+                             config_dir=args.config_dir)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    except SweepInterrupted as stop:  # Ctrl-C or SIGTERM: the finished runs are in <out>/sweep
+        folder = Path(stop.results_dir).parent
+        again = "rerun the same command" if args.out else f"rerun the same command with --out {folder}"
+        print(f"interrupted: {stop.kept} runs kept, {again} to resume ({stop.kept} of {stop.total} in {folder})",
+              file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt as stop:  # before the runs (composing) or after them (tables, charts)
+        print("interrupted; the runs that finished are kept: rerun the same command (with --out) to resume",
+              file=sys.stderr)
+        return 128 + int(getattr(stop, "signum", 2))
     failed = int((result.runs["status"] != "ok").sum())
     print(format_headline(result.outcomes, result.scenarios))
     if failed:

@@ -9,7 +9,8 @@ calibration call :func:`run_experiments` too. See ``docs/sweeps.md``.
 """
 
 from sim.sweep.experiment import Experiment, replication_seeds
-from sim.sweep.runner import ENGINES, close_local_cluster, failure_report, run_experiments
+from sim.sweep.runner import (ENGINES, SweepInterrupted, close_local_cluster, failure_report, run_experiments,
+                              sigterm_as_interrupt)
 from sim.sweep.store import SweepMismatchError, load_details
 from sim.sweep.summary import outcome_columns, summarise_results
 
@@ -17,11 +18,13 @@ __all__ = [
     "ENGINES",
     "Experiment",
     "close_local_cluster",
+    "SweepInterrupted",
     "SweepMismatchError",
     "failure_report",
     "load_details",
     "outcome_columns",
     "replication_seeds",
     "run_experiments",
+    "sigterm_as_interrupt",
     "summarise_results",
 ]

@@ -15,6 +15,7 @@ Exit status: 0 all runs ok, 1 some runs failed, 2 bad configuration.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -49,13 +50,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--dry-run", action="store_true", help="list the experiments and stop")
     add_config_dir_option(parser)
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)  # overrides may come after options too
+
+
+def describe(sweep, n_runs: int, out: Path) -> str:
+    """What will run, in plain words: levers and their overrides, uncertain keys, counts."""
+    levers = ", ".join(f"{name} ({' '.join(o) or 'no overrides'})" for name, o in sweep.levers.items())
+    varied = ", ".join(u.key for u in sweep.uncertainties) or "none"
+    samples = n_runs // (len(sweep.levers) * sweep.replications)
+    return (f"sweep {sweep.name}: {len(sweep.levers)} lever(s) x {samples} sample(s) x {sweep.replications} "
+            f"replication(s) = {n_runs} runs ({sweep.design}) -> {out}\n"
+            f"  levers: {levers}\n  uncertainties: {varied}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    from sim.sweep.runner import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM stops a sweep as Ctrl-C does: one line, exit 143
+        args = parse_args(argv)
+        try:
+            return _main(args)
+        except KeyboardInterrupt as stop:  # before any run started (composing, checking)
+            print("interrupted before any run started; nothing to keep", file=sys.stderr)
+            return 128 + int(getattr(stop, "signum", signal.SIGINT))
+
+
+def _main(args: argparse.Namespace) -> int:
     from sim.sweep.design import build_experiments, load_sweep
-    from sim.sweep.runner import run_experiments
+    from sim.sweep.runner import SweepInterrupted, run_experiments
     from sim.sweep.summary import summarise_results
 
     try:
@@ -66,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             sweep = sweep.quick()
         experiments = build_experiments(sweep)
         out = Path(args.out or Path("results") / "sweeps" / (sweep.name + ("-quick" if args.quick else "")))
-        print(f"sweep {sweep.name}: {len(sweep.levers)} lever(s) x {len(experiments) // (len(sweep.levers) * sweep.replications)} "
-              f"sample(s) x {sweep.replications} replication(s) = {len(experiments)} runs ({sweep.design}) -> {out}",
-              file=sys.stderr)
+        print(describe(sweep, len(experiments), out), file=sys.stderr)
         if args.dry_run:
             for exp in experiments:
                 print(exp.run_id, " ".join(exp.scenario), exp.seed, exp.updates)
@@ -82,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                                 details=sweep.details if args.details is None else [d for d in args.details.split(",") if d])
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except SweepInterrupted as stop:  # Ctrl-C or SIGTERM: finished runs are on disk
+        print(stop.message(), file=sys.stderr)
+        return stop.exit_code
+    except OSError as err:  # the results directory became unwritable (disk full, removed) mid-sweep
+        print(f"error: cannot write the results in {out}: {err.strerror or err}; finished runs are kept, "
+              "rerun the same command to resume", file=sys.stderr)
         return 2
     ok = int((table["status"] == "ok").sum())
     print(f"{ok} of {len(table)} runs ok in {time.perf_counter() - start:.1f} s; results: {out / 'results.parquet'}",

@@ -39,6 +39,8 @@ DESIGNS = ("grid", "lhs", "saltelli")
 TOP_KEYS = ("name", "description", "levers", "uncertainties", "design", "n_samples", "replications",
             "seed", "horizon_days", "second_order", "summary_by", "details")
 SPEC_KEYS = ("low", "high", "values", "range", "levels", "integer")
+#: The levers of a sweep file without `levers`: the baseline alone (its uncertainties vary).
+DEFAULT_LEVERS = {"baseline": []}
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,7 @@ def load_sweep(source: str | Path | Mapping[str, Any] | DictConfig | Sweep,
     try:
         if isinstance(source, (str, Path)):
             label = str(source)
-            if not Path(source).exists():
-                raise ConfigError(f"sweep error: {source}: no such sweep config")
-            cfg = OmegaConf.load(source)
+            cfg = _read_yaml(Path(source))
         elif isinstance(source, DictConfig):
             cfg = source
         else:
@@ -163,7 +163,32 @@ def load_sweep(source: str | Path | Mapping[str, Any] | DictConfig | Sweep,
         raise ConfigError(f"sweep error: {label}: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"sweep error: {label}: a sweep config is a mapping")
+    if not data:
+        raise ConfigError(f"sweep error: {label}: the sweep config is empty; give levers and/or uncertainties "
+                          "(see scenarios/sweep/example.yaml)")
     return _parse(data, label)
+
+
+def _read_yaml(path: Path) -> DictConfig:
+    """A sweep file as a DictConfig; a missing, unreadable or malformed file is one clear line."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"sweep error: {path}: " + ("is a directory, not a sweep config" if path.is_dir()
+                                                       else "no such sweep config"))
+    try:
+        cfg = OmegaConf.load(path)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"sweep error: {path}{where}: malformed YAML: {getattr(err, 'problem', None) or err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"sweep error: {path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+    if cfg is None or (isinstance(cfg, DictConfig) and not len(cfg)):  # an empty file or only comments
+        return OmegaConf.create({})
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"sweep error: {path}: a sweep config is a mapping (got a list)")
+    return cfg
 
 
 def _parse(data: dict[str, Any], label: str) -> Sweep:
@@ -177,9 +202,15 @@ def _parse(data: dict[str, Any], label: str) -> Sweep:
     if design not in DESIGNS:
         raise fail("design", f"unknown design {design!r} (choose from {', '.join(DESIGNS)})")
 
-    levers_raw = data.get("levers") or {"baseline": []}
+    levers_raw = data.get("levers", DEFAULT_LEVERS)
     if not isinstance(levers_raw, dict):
         raise fail("levers", "must map lever names to lists of overrides")
+    if not levers_raw:
+        raise fail("levers", "is empty: name at least one lever, e.g. `levers: {baseline: []}` "
+                             "(leave the key out to sweep only uncertainties of the baseline)")
+    if "levers" not in data and not data.get("uncertainties"):
+        raise fail("levers", "nothing varies: give levers, uncertainties, or both "
+                             "(for replications of the baseline alone, write `levers: {baseline: []}`)")
     levers: dict[str, tuple[str, ...]] = {}
     for name, overrides in levers_raw.items():
         if not isinstance(name, str) or not name or "/" in name:
@@ -187,9 +218,16 @@ def _parse(data: dict[str, Any], label: str) -> Sweep:
         overrides = [] if overrides is None else overrides
         if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides):
             raise fail(f"levers.{name}", "must be a list of override strings, e.g. ['regime=customs_union']")
+        for item in overrides:
+            problem = _ignored_in_sweeps(item, data.get("horizon_days"))
+            if problem:
+                raise fail(f"levers.{name}", f"{item!r}: {problem}")
         levers[name] = tuple(overrides)
 
-    uncertainties = tuple(_uncertainty(key, spec, design, fail) for key, spec in (data.get("uncertainties") or {}).items())
+    uncertainties_raw = data.get("uncertainties") or {}
+    if not isinstance(uncertainties_raw, dict):
+        raise fail("uncertainties", "must map dotted parameter keys to {low, high}, {values: [...]} or {range: provenance}")
+    uncertainties = tuple(_uncertainty(key, spec, design, fail) for key, spec in uncertainties_raw.items())
 
     n_samples = data.get("n_samples")
     if design in ("lhs", "saltelli") and uncertainties:
@@ -222,10 +260,31 @@ def _parse(data: dict[str, Any], label: str) -> Sweep:
                  second_order=second_order, summary_by=summary_by, details=details, source=label)
 
 
+def _ignored_in_sweeps(override: str, sweep_horizon: Any) -> str | None:
+    """Why a lever override would have no effect on a sweep's runs (None if it has one).
+
+    Each sweep run is one simulation with the sweep's seed and no files of its own, so the
+    run settings a single ``python -m sim`` run reads (its seed, its extra replications,
+    its output files, Hydra's run directory) would be silently ignored: refuse them.
+    """
+    key = override.split("=", 1)[0].lstrip("+~").strip()
+    head = key.split(".", 1)[0]
+    if key == "seed":
+        return "a sweep sets every run's seed from its own `seed` (replication r gets the same seed in every lever)"
+    if key == "horizon_days" and sweep_horizon is not None:
+        return "the sweep's `horizon_days` sets every run's horizon; give it there or in each lever, not both"
+    if head in ("report", "output", "hydra"):
+        return (f"`{head}` settings do not apply to sweep runs (each run is one simulation with no files of its own; "
+                "set `replications` in the sweep file)")
+    return None
+
+
 def _uncertainty(key: Any, spec: Any, design: str, fail) -> Uncertainty:
     where = f"uncertainties.{key}"
     if not isinstance(key, str) or not key or key in ("seed", "horizon_days"):
         raise fail(where, "keys are dotted parameter paths such as world.flow.supply_multiplier (not seed/horizon_days)")
+    if key.split(".", 1)[0] in ("report", "output", "hydra"):
+        raise fail(where, f"`{key.split('.', 1)[0]}` settings do not apply to sweep runs; uncertainties are model parameters")
     if not isinstance(spec, dict):
         raise fail(where, "give {low, high}, {values: [...]} or {range: provenance}")
     unknown = [k for k in spec if k not in SPEC_KEYS]
@@ -303,16 +362,32 @@ def validate_sweep(sweep: Sweep) -> None:
     for lever, overrides in sweep.levers.items():
         try:
             base = load_params(list(overrides))
+            check_routes(base)
         except ConfigError as err:
             raise ConfigError(f"sweep error: levers.{lever}: {_strip(err)} (in {sweep.source})") from None
         for u in sweep.uncertainties:
             extremes = u.values if u.discrete else (u.from_unit(np.array([0.0]))[0], u.from_unit(np.array([1.0]))[0])
             for value in extremes:
                 try:
-                    with_updates(base, {u.key: value})
+                    updated = with_updates(base, {u.key: value})
+                    if u.key.startswith("network."):
+                        check_routes(updated)
                 except ConfigError as err:
                     raise ConfigError(f"sweep error: uncertainties.{u.key}: value {value!r} rejected in lever "
                                       f"{lever!r}: {_strip(err)} (in {sweep.source})") from None
+
+
+def check_routes(params) -> None:
+    """Raise ConfigError when some organisation has no route to one of its markets.
+
+    The model finds this only when a run starts; a sweep checks every lever before any
+    run, so that a network broken in one lever is one clear error, not every run failing.
+    Route menus are cached, so the runs reuse this work (~0.15 s per distinct network).
+    """
+    from sim.network import build_network
+    from sim.routing import build_route_menus
+
+    build_route_menus(params, build_network(params.network, params.world.transport))
 
 
 def _strip(err: Exception) -> str:

@@ -11,9 +11,12 @@ table: seeds come with the experiments, never from the worker.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -75,6 +78,10 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         raise ConfigError(f"sweep error: workers: must be at least 1 (got {workers})")
     if horizon_days is not None and horizon_days < 1:
         raise ConfigError(f"sweep error: horizon_days: must be at least 1 (got {horizon_days})")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"sweep error: batch_size: must be a positive integer (got {batch_size!r})")
+    if not flush_seconds > 0:
+        raise ConfigError(f"sweep error: flush_seconds: must be a positive number of seconds (got {flush_seconds!r})")
     details = tuple(dict.fromkeys(details))
     unknown = [d for d in details if d not in DETAILS]
     if unknown:
@@ -88,12 +95,19 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         keep = recorded["status"] == "ok" if retry_failed else recorded["status"].notna()
         finished = set(recorded.loc[keep, "run_id"])
         pending = [e for e in experiments if e.run_id not in finished]
+        if store is not None and pending:
+            store.retract_tables()  # until this sweep ends, no table may say it is finished
         collector = _Collector(store, total=len(experiments), already=len(experiments) - len(pending),
                                progress=progress, batch_size=batch_size, flush_seconds=flush_seconds)
         try:
             if pending:
                 _ENGINE_FUNCS[engine](pending, (horizon_days, details), collector.add,
                                       workers=workers, scheduler_address=scheduler_address)
+        except KeyboardInterrupt as stop:  # Ctrl-C (or SIGTERM, see sigterm_as_interrupt): keep what finished, stop
+            collector.close()
+            kept = len(store.recorded()) if store is not None else collector.received
+            raise SweepInterrupted(kept=kept, total=len(experiments), results_dir=results_dir,
+                                   signum=getattr(stop, "signum", signal.SIGINT)) from None
         finally:
             collector.close()  # whatever finished is on disk, even on Ctrl-C
         if store is not None and collector.written:  # read back from disk: memory stays flat
@@ -119,6 +133,61 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         else:
             log.warning(report)
     return table
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM after writing every finished run to disk.
+
+    A :class:`KeyboardInterrupt`, so code that lets Ctrl-C through lets this through too;
+    ``kept`` runs of ``total`` are recorded in ``results_dir`` (when there is one), and
+    running the same sweep again resumes it. :attr:`exit_code` is the shell's convention
+    (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, *, kept: int, total: int, results_dir: str | Path | None, signum: int = signal.SIGINT):
+        self.kept, self.total, self.results_dir, self.signum = kept, total, results_dir, int(signum)
+        super().__init__(self.message())
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def message(self) -> str:
+        if self.results_dir is None:
+            return f"interrupted: {self.kept} of {self.total} runs finished; nothing kept (no results directory)"
+        return (f"interrupted: {self.kept} runs kept, rerun the same command to resume "
+                f"({self.kept} of {self.total} in {self.results_dir})")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it stops a sweep exactly as Ctrl-C does."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within this block SIGTERM (``kill``, a batch system's time limit) stops a sweep as
+    Ctrl-C does: runs finished on workers are collected, queued runs cancelled, and
+    :func:`run_experiments` raises :class:`SweepInterrupted` (exit code 143).
+
+    The command lines (``python -m sim.sweep``, ``python -m sim compare``) use it; a
+    library does not take over signals on its own, and needs not for safety: without it
+    SIGTERM ends the process, and the journal still holds every run that had arrived.
+    Only in the main thread, and only when nobody else handles SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # --- engines ------------------------------------------------------------------------
@@ -181,7 +250,8 @@ def start_local_cluster(workers: int):
 
     with dask.config.set(QUIET_WORKERS):
         return LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                            dashboard_address=":0", silence_logs=logging.ERROR)
+                            dashboard_address=":0", silence_logs=logging.ERROR,
+                            preload=["sim.sweep.worker"])  # its dask_setup: Ctrl-C is the sweep's, not the workers'
 
 
 def close_local_cluster() -> None:
@@ -236,20 +306,52 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
     try:
         submit(size)
         for future in done:
-            _, exp = in_flight.pop(future.key)
+            _, exp = in_flight[future.key]
             try:
                 row = future.result()
             except Exception as err:  # noqa: BLE001 -- a lost worker or unpicklable result
                 row = failed_row(exp, err, horizon_days=settings[0])
-            future.release()
             on_result(row)
+            del in_flight[future.key]  # only now: a Ctrl-C before this still records the run
+            future.release()
             if time.monotonic() - sized_at > 5:
                 size, sized_at = window(), time.monotonic()
             submit(size - len(in_flight))
-    except BaseException:  # Ctrl-C or a failed write: do not leave runs queued on the cluster
+    except BaseException as stop:  # Ctrl-C or a failed write: do not leave runs queued on the cluster
         done.clear()
-        client.cancel([f for f, _ in in_flight.values()])
+        futures = [f for f, _ in in_flight.values()]
+        interrupted = isinstance(stop, KeyboardInterrupt)
+        if interrupted:  # runs done on a worker reach us with a lag: wait a moment for them
+            _settle(futures, HARVEST_SECONDS)
+        client.cancel([f for f in futures if f.status != "finished"])
+        if interrupted:
+            _record_finished([f for f in futures if f.status == "finished"], on_result)
         raise
+
+
+#: On Ctrl-C/SIGTERM, how long to wait for runs that a worker has finished but whose
+#: result has not reached this process yet (Dask's messages take tens of milliseconds).
+HARVEST_SECONDS = 1.0
+
+
+def _settle(futures: list, seconds: float) -> None:
+    """Wait up to ``seconds`` for the futures to end (a client's futures need no default client)."""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and any(f.status == "pending" for f in futures):
+            time.sleep(0.02)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what has arrived
+        pass
+
+
+def _record_finished(finished: list, on_result: OnResult) -> None:
+    """On Ctrl-C/SIGTERM: record the runs that finished on a worker but were not collected yet."""
+    for future in finished:
+        try:
+            row = future.result(timeout=10)
+        except Exception:  # noqa: BLE001 -- a worker gone meanwhile: that run just runs again
+            continue
+        on_result(row)
 
 
 _ENGINE_FUNCS = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
@@ -264,8 +366,9 @@ class _Collector:
     def __init__(self, store: ResultStore | None, *, total: int, already: int, progress: bool,
                  batch_size: int, flush_seconds: float):
         self.store, self.rows, self.buffer, self.details = store, [], [], {}
-        self.written = 0
-        self.batch_size, self.flush_seconds = max(1, int(batch_size)), float(flush_seconds)
+        self.written = self.received = 0
+        self.seen: set[str] = set()
+        self.batch_size, self.flush_seconds = int(batch_size), float(flush_seconds)
         self.flushed_at = time.monotonic()
         self.failed = 0
         self.bar = None
@@ -275,11 +378,18 @@ class _Collector:
                             dynamic_ncols=True, file=sys.stderr)
 
     def add(self, row: dict[str, Any]) -> None:
-        for kind, frame in row.pop("_details", {}).items():
+        if row["run_id"] in self.seen:  # collected again while stopping: once is enough
+            return
+        self.seen.add(row["run_id"])
+        details = row.pop("_details", {})
+        for kind, frame in details.items():
             self.details.setdefault(kind, []).append(frame)
-        if self.store is None:  # with a store the rows are on disk, not kept here
+        self.buffer.append(row)  # first: a Ctrl-C while journalling still writes it with the batch
+        if self.store is not None:  # on disk at once: a kill -9 now loses nothing finished
+            self.store.append(row, details)
+        else:  # with a store the rows are on disk, not kept here
             self.rows.append(row)
-        self.buffer.append(row)
+        self.received += 1
         if row.get("status") != "ok":
             self.failed += 1
             if self.bar is not None:

@@ -5,25 +5,36 @@ Layout (a handful of files whatever the number of runs; no directory per run)::
     results_dir/
       manifest.json        what sweep this is: its hash, number of runs, horizon
       experiments.jsonl    the experiments themselves, one JSON object a line
+      parts/journal.jsonl  each finished run, appended (and handed to the OS) the
+                           moment it arrives: the runs not yet in a part
       parts/part-000001.parquet, part-000002.parquet, ...
                            finished runs, one file per batch, each written to a
-                           temporary name, flushed to disk, then renamed (atomic)
+                           temporary name, flushed to disk, then renamed (atomic);
+                           writing a part empties the journal
       details/<kind>/part-000001.parquet, ...
                            per-run tables when asked (daily series, shipments, ...),
                            one file per batch and kind, numbered as the parts
       results.parquet      the final table, one row per run, in the experiments' order
       summary.csv          intervals by group (when asked)
 
-A part either exists whole or not at all, so a sweep killed at any moment loses at most
-the batch in flight. Resuming reads the parts, skips runs that finished ``ok`` and runs
-the rest; when a run appears in several parts (a failed run retried later), the latest
-part wins. A manifest with a different hash means a different sweep: resuming into that
-directory is refused rather than mixing two sweeps in one table.
+Every finished run is in the journal before the next one is looked at, and a part
+either exists whole or not at all, so a sweep killed at any moment (even ``kill -9``)
+loses at most the runs in flight. Resuming first turns the journal into a part (a line
+cut short by the kill is dropped: that run runs again), then reads the parts, skips runs
+that finished ``ok`` and runs the rest; when a run appears in several parts (a failed run
+retried later), the latest part wins. A part that cannot be read (truncated by a full
+disk, a bad copy) is moved aside with a warning naming it, and its runs run again: the
+other parts are kept. A manifest with a different hash means a different sweep: resuming
+into that directory is refused, saying what differs, rather than mixing two sweeps in
+one table.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import logging
 import os
 import re
 import time
@@ -40,8 +51,17 @@ try:  # advisory lock: two sweeps writing into one directory would interleave pa
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
+log = logging.getLogger(__name__)
+
 FORMAT = "northern-route-sweep/1"
 PART_RE = re.compile(r"^part-(\d{6,})\.parquet$")
+JOURNAL = "journal.jsonl"
+#: The tables written when a sweep ends (removed while it runs again).
+FINAL_TABLES = ("results.parquet", "summary.csv")
+#: The journal is synced to disk at least this often (seconds) while runs arrive.
+SYNC_SECONDS = 1.0
+#: Suffix given to a part that cannot be read; such files are kept for inspection, never read.
+UNREADABLE = ".unreadable"
 
 
 class SweepMismatchError(ConfigError):
@@ -55,12 +75,26 @@ class ResultStore:
                  details: Sequence[str] = ()):
         self.root = Path(root)
         self.parts_dir = self.root / "parts"
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
         self.details = tuple(details)
         self._lock_file = None
+        self._journal = None
+        try:
+            self._open(experiments, horizon_days)
+        except OSError as err:  # a results directory that is a file, read-only, on a full disk...
+            self.close()
+            raise ConfigError(f"sweep error: results directory {self.root}: {_os_problem(err)}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, experiments: Sequence[Experiment], horizon_days: int | None) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"sweep error: results directory {self.root} is a file; give a directory (--out)")
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
         self._lock()
         self.hash = sweep_hash(experiments, horizon_days, self.details)
         self._check_or_write_manifest(experiments, horizon_days)
+        self._set_aside_unreadable_parts()
         numbers = set(self._part_numbers())
         for folder in [self.parts_dir] + [self.root / "details" / kind for kind in self.details]:
             folder.mkdir(parents=True, exist_ok=True)
@@ -71,6 +105,9 @@ class ResultStore:
                     if (m := PART_RE.match(orphan.name)) and int(m.group(1)) not in numbers:
                         orphan.unlink()
         self._next_part = max(numbers, default=0) + 1
+        self._recover_journal()
+        self._journal = open(self.parts_dir / JOURNAL, "a", encoding="utf-8")
+        self._synced_at = time.monotonic()
 
     # --- manifest ---------------------------------------------------------------
 
@@ -82,11 +119,11 @@ class ResultStore:
             except ValueError:
                 raise SweepMismatchError(f"sweep error: {path} is not a readable sweep manifest") from None
             if old.get("sweep_hash") != self.hash:
+                before = _read_experiments(self.root / "experiments.jsonl")
                 raise SweepMismatchError(
-                    f"sweep error: {self.root} holds a different sweep ({old.get('n_runs')} runs, "
-                    f"horizon {old.get('horizon_days')}, hash {str(old.get('sweep_hash'))[:12]}) than this one "
-                    f"({len(experiments)} runs, horizon {horizon_days}, hash {self.hash[:12]}); "
-                    "write it to another results directory or delete that one")
+                    f"sweep error: {self.root} holds a different sweep: "
+                    f"{describe_difference(old, before, experiments, horizon_days, self.details)}; "
+                    "write this one to another results directory, or delete that one")
             return
         if self._part_numbers():
             raise SweepMismatchError(f"sweep error: {self.parts_dir} has result parts but no manifest.json; "
@@ -102,10 +139,67 @@ class ResultStore:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }, indent=2) + "\n")
 
+    # --- journal ----------------------------------------------------------------
+
+    def append(self, row: Mapping[str, Any], details: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Record one finished run at once: one JSON line, handed to the operating system.
+
+        The journal is what makes a ``kill -9`` lose only the runs in flight: runs wait
+        in memory for their part, but never only in memory. A killed process loses
+        nothing the OS has; a machine that loses power loses what is not yet synced to
+        disk, at most :data:`SYNC_SECONDS` (syncing every line would cost ~5 ms a run).
+        """
+        record = {"row": dict(row)}
+        if details:
+            record["details"] = {kind: _frame_to_text(frame) for kind, frame in details.items()}
+        self._journal.write(json.dumps(record, default=_json_default) + "\n")
+        self._journal.flush()
+        if time.monotonic() - self._synced_at >= SYNC_SECONDS:
+            os.fsync(self._journal.fileno())
+            self._synced_at = time.monotonic()
+
+    def _recover_journal(self) -> None:
+        """Turn the runs a stopped sweep left in the journal into a part, then empty it."""
+        path = self.parts_dir / JOURNAL
+        if not path.exists():
+            return
+        rows, details = [], {}
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    record = json.loads(line)
+                    row = record["row"]
+                    frames = {kind: _frame_from_text(text) for kind, text in record.get("details", {}).items()}
+                except (ValueError, KeyError, TypeError, OSError):
+                    log.warning("sweep: %s line %d is cut short (the sweep was killed while writing it); "
+                                "that run will run again", path, number)
+                    break
+                rows.append(row)
+                for kind, frame in frames.items():
+                    details.setdefault(kind, []).append(frame)
+        if rows:
+            self.write_part(rows, details)  # empties the journal
+        else:
+            path.unlink()
+
     # --- parts ------------------------------------------------------------------
 
     def _part_numbers(self) -> list[int]:
         return sorted(int(m.group(1)) for p in self.parts_dir.iterdir() if (m := PART_RE.match(p.name)))
+
+    def _set_aside_unreadable_parts(self) -> None:
+        """Move aside parts that cannot be read, naming each: their runs run again, the rest are kept."""
+        import pyarrow.parquet as pq
+
+        for path in self.part_paths():
+            try:
+                pq.ParquetFile(path).read()
+            except Exception as err:  # noqa: BLE001 -- pyarrow raises several kinds for a damaged file
+                aside = path.with_name(path.name + UNREADABLE)
+                os.replace(path, aside)
+                problem = str(err).splitlines()[0] if str(err) else type(err).__name__
+                log.warning("sweep: %s is unreadable (%s); moved aside to %s, its runs will run again",
+                            path, problem, aside.name)
 
     def part_paths(self) -> list[Path]:
         return [self.parts_dir / f"part-{n:06d}.parquet" for n in self._part_numbers()]
@@ -128,7 +222,17 @@ class ResultStore:
                 _atomic_parquet(pd.concat(frames, ignore_index=True), self.root / "details" / kind / name)
         path = self.parts_dir / name
         _atomic_parquet(pd.DataFrame(list(rows)), path)
+        self._empty_journal()  # the journal's runs are now in the part (killed before this: kept twice, harmless)
         return path
+
+    def _empty_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.seek(0)
+            self._journal.truncate()
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        else:  # recovering: the journal is not open yet
+            (self.parts_dir / JOURNAL).unlink(missing_ok=True)
 
     def recorded(self) -> pd.DataFrame:
         """Every run recorded so far, the latest record of each run (empty if none)."""
@@ -144,6 +248,12 @@ class ResultStore:
         table = pd.concat(frames, ignore_index=True, sort=False)
         table = table.drop_duplicates("run_id", keep="last").drop(columns="_order")
         return table.reset_index(drop=True)
+
+    def retract_tables(self) -> None:
+        """Remove the final tables of an earlier session before runs are added: a sweep
+        stopped now must not leave a ``results.parquet`` that looks complete but is not."""
+        for name in FINAL_TABLES:
+            (self.root / name).unlink(missing_ok=True)
 
     def write_table(self, name: str, frame: pd.DataFrame) -> Path:
         """Write a final table (``results.parquet``; ``.csv`` by suffix) atomically."""
@@ -171,6 +281,9 @@ class ResultStore:
         self._lock_file = handle
 
     def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -191,6 +304,90 @@ def load_details(results_dir: str | Path, kind: str) -> pd.DataFrame:
     if not paths:
         raise FileNotFoundError(f"no {kind!r} details in {root} (run the sweep with details=[{kind!r}])")
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def _read_experiments(path: Path) -> list[dict[str, Any]] | None:
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return None
+
+
+def describe_difference(manifest: Mapping[str, Any], before: list[dict[str, Any]] | None,
+                        experiments: Sequence[Experiment], horizon_days: int | None, details: Sequence[str]) -> str:
+    """What differs between the sweep recorded in a results directory and this one, in plain words."""
+    def horizon(h: Any) -> str:
+        return "each run's own horizon" if h is None else f"a horizon of {h} days"
+
+    def plural(n: int) -> str:
+        return f"{n} run{'s' * (n != 1)}"
+
+    said = []
+    if manifest.get("horizon_days") != horizon_days:
+        said.append(f"it ran {horizon(manifest.get('horizon_days'))}, this one asks for {horizon(horizon_days)}")
+    if sorted(manifest.get("details") or []) != sorted(details):
+        said.append(f"it kept details {sorted(manifest.get('details') or []) or 'none'}, "
+                    f"this one asks for {sorted(details) or 'none'}")
+    if before is None:
+        if manifest.get("n_runs") != len(experiments):
+            said.append(f"it has {plural(manifest.get('n_runs') or 0)}, this one {plural(len(experiments))}")
+        return "; ".join(said) or "its experiments differ (its experiments.jsonl is missing or unreadable)"
+    old = {e.get("run_id"): e for e in before}
+    new = {e.run_id: e.to_json() for e in experiments}
+    if len(old) != len(new):
+        said.append(f"it has {plural(len(old))}, this one {plural(len(new))}")
+    only_old, only_new = [r for r in old if r not in new], [r for r in new if r not in old]
+    if only_new:
+        said.append(f"runs only in this one: {_some(only_new)}")
+    if only_old:
+        said.append(f"runs only in that one: {_some(only_old)}")
+    for run_id in (r for r in new if r in old):
+        a, b = old[run_id], new[run_id]
+        changed = [k for k in ("scenario", "updates", "seed", "inputs") if a.get(k) != b.get(k)]
+        if changed:
+            what = {"scenario": "overrides", "updates": "parameter values", "seed": "seed", "inputs": "labels"}
+            said.append(f"run {run_id} has other {' and '.join(what[k] for k in changed)} "
+                        f"({_first_change(a, b, changed[0])})")
+            break
+    return "; ".join(said) or "the order of its runs differs"
+
+
+def _some(items: list[str], limit: int = 3) -> str:
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _first_change(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> str:
+    x, y = a.get(key), b.get(key)
+    if isinstance(x, dict) and isinstance(y, dict):
+        for k in sorted(set(x) | set(y)):
+            if x.get(k) != y.get(k):
+                return f"{k}: {x.get(k, 'not set')} there, {y.get(k, 'not set')} here"
+    return f"{x} there, {y} here"
+
+
+def _os_problem(err: OSError) -> str:
+    """An OSError in a few plain words ('permission denied (read-only?)', 'not a directory')."""
+    words = (err.strerror or str(err)).lower()
+    if isinstance(err, PermissionError) or err.errno in (13, 30):
+        words += "; is it read-only?"
+    return words + (f" ({err.filename})" if err.filename else "")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return repr(value)
+
+
+def _frame_to_text(frame: pd.DataFrame) -> str:
+    """A DataFrame as text for one journal line (Parquet inside: dtypes and categories kept)."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _frame_from_text(text: str) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(base64.b64decode(text)))
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:

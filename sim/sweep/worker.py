@@ -90,6 +90,19 @@ def failed_row(exp: Experiment, error: BaseException | str, wall_s: float = floa
     return row
 
 
+def dask_setup(worker) -> None:
+    """Dask preload of our LocalCluster's workers: leave Ctrl-C to the process that runs the sweep.
+
+    A terminal sends Ctrl-C to every process of the command, worker processes included;
+    each would print a traceback. The sweep's own process stops the workers and writes
+    what finished, so the workers ignore SIGINT (they still exit when their parent dies).
+    """
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 #: Per-run details a sweep can keep (``details=``): name -> what it holds.
 DETAILS = {
     "daily": "the daily time series (RunResult.daily), one row per run and day",

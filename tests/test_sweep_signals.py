@@ -1,0 +1,332 @@
+"""Stopping a sweep: Ctrl-C, SIGTERM and kill -9 keep every finished run; dead workers are replaced.
+
+Real subprocesses and real signals, short horizons, fixed seeds. "Finished" is measured
+independently of the results folder: the child wraps the function that runs one
+experiment so that it appends the run's id to a side file the moment the run returns,
+before the sweep sees it. A run in that file but not in the results folder is a finished
+run lost; the docs promise none beyond the runs in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from sim.sweep import Experiment, SweepInterrupted, run_experiments
+from sim.sweep.store import JOURNAL, ResultStore
+
+REPO = Path(__file__).resolve().parents[1]
+INTERRUPTED = "interrupted: {n} runs kept, rerun the same command to resume"
+
+CHILD = """
+import sys
+import sim.sweep.runner as runner
+from sim.sweep import Experiment, run_experiments, sigterm_as_interrupt
+from sim.sweep.worker import run_experiment
+
+FINISHED = sys.argv[2]
+
+def experiments():
+    return [Experiment(f"run{{i:02d}}", (), {{"world.flow.supply_multiplier": 0.8 + 0.02 * i}}, seed=i,
+                       inputs={{"i": i}}) for i in range({n})]
+
+def run_and_tell(exp, *settings):
+    row = run_experiment(exp, *settings)
+    with open(FINISHED, "a") as side:      # finished: told before the sweep records it
+        side.write(exp.run_id + "\\n")
+    return row
+
+if __name__ == "__main__":
+    runner.run_experiment = run_and_tell
+    try:
+        with sigterm_as_interrupt():  # as the command lines do
+            run_experiments(experiments(), engine="{engine}", workers=2, horizon_days={horizon},
+                            results_dir=sys.argv[1], progress=False, **{batching})
+    except KeyboardInterrupt as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(getattr(stop, "exit_code", 130))
+"""
+
+
+def terminal_like(**kwargs) -> dict:
+    """Popen arguments for a child that gets Ctrl-C as from a terminal (its own process group,
+    SIGINT not inherited as ignored from a background shell)."""
+    return dict(cwd=REPO, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                **kwargs)
+
+
+def wait_for_lines(path: Path, n: int, child: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and len(path.read_text().splitlines()) >= n):
+        assert child.poll() is None, f"the child ended early: {child.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, f"fewer than {n} lines in {path.name} after {timeout} s"
+        time.sleep(0.02)
+
+
+def recorded_runs(out: Path) -> pd.DataFrame:
+    """What a resume would find (it turns the journal into a part first)."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    with ResultStore(out, experiments_of(out), manifest["horizon_days"], manifest["details"]) as store:
+        return store.recorded()
+
+
+def experiments_of(out: Path) -> list[Experiment]:
+    lines = (out / "experiments.jsonl").read_text().splitlines()
+    return [Experiment(**json.loads(line)) for line in lines]
+
+
+def every_part(out: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in sorted((out / "parts").glob("part-*.parquet"))], ignore_index=True)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_a_stopped_sweep_keeps_every_finished_run_and_resumes_to_each_run_once(tmp_path, how):
+    n, horizon = 30, 15
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(CHILD.format(n=n, horizon=horizon, engine="serial", batching={})))
+    out, finished_file = tmp_path / "sweep", tmp_path / "finished.txt"
+    child = subprocess.Popen([sys.executable, str(script), str(out), str(finished_file)],
+                             **terminal_like(stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    try:
+        wait_for_lines(finished_file, 4, child)
+        child.send_signal(getattr(signal, how))
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    finished = set(finished_file.read_text().split())
+    assert len(finished) < n, "the sweep ended before the signal; the test proved nothing"
+    assert not (out / "results.parquet").exists()  # nothing looks complete
+    kept = recorded_runs(out)
+    lost = finished - set(kept["run_id"])
+    # serial: the one run in flight may have returned and not yet reached the journal
+    assert len(lost) <= 1, f"{how}: finished runs lost: {sorted(lost)}"
+    if how == "SIGKILL":
+        assert child.returncode == -signal.SIGKILL
+    else:  # stopped cleanly: one line, the shell's exit code, finished runs in parts
+        assert child.returncode == 128 + getattr(signal, how)
+        assert stderr.strip().splitlines()[-1].startswith(INTERRUPTED.format(n=len(kept))), stderr
+        assert "Traceback" not in stderr
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from child import experiments
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("child", None)
+    exps = experiments()
+    table = run_experiments(exps, engine="serial", horizon_days=horizon, results_dir=out, progress=False)
+    assert (table["status"] == "ok").all() and list(table["run_id"]) == [e.run_id for e in exps]
+    assert sorted(every_part(out)["run_id"]) == sorted(e.run_id for e in exps)  # each run recorded once
+    assert (out / "parts" / JOURNAL).read_text() == ""
+
+
+def test_ctrl_c_on_the_command_line_stops_workers_quietly_and_says_how_to_resume(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group, Dask's worker processes too."""
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("uncertainties: {world.flow.supply_multiplier: {low: 0.8, high: 1.2}}\n"
+                     "design: lhs\nn_samples: 40\nseed: 1\nhorizon_days: 15\n")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sim.sweep", str(sweep), "--workers", "2", "--out", str(out), "--no-progress"]
+    child = subprocess.Popen(cmd, **terminal_like(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        wait_for_lines(out / "parts" / JOURNAL, 3, child)
+        workers = psutil.Process(child.pid).children(recursive=True)
+        os.killpg(child.pid, signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130
+    kept = recorded_runs(out)
+    lines = [line for line in stderr.splitlines() if not line.startswith(("sweep s:", "  levers:", "  uncertainties:"))]
+    assert lines == [f"{INTERRUPTED.format(n=len(kept))} ({len(kept)} of 40 in {out})"], stderr
+    assert 3 <= len(kept) < 40 and not (out / "results.parquet").exists()
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    for proc in alive:
+        proc.kill()
+    assert not alive, "worker processes outlived the sweep"
+
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(pd.read_parquet(out / "results.parquet")) == 40
+    assert sorted(every_part(out)["run_id"]) == sorted(experiments_run_ids(out))
+
+
+def experiments_run_ids(out: Path) -> list[str]:
+    return [e.run_id for e in experiments_of(out)]
+
+
+def test_kill_9_between_parts_loses_no_finished_run_on_a_local_cluster(tmp_path):
+    """Before the first part (here: 1,000 runs or 10 minutes), finished runs live only in the journal."""
+    n, horizon = 40, 15
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(CHILD.format(n=n, horizon=horizon, engine="processes",
+                                                       batching=dict(batch_size=1000, flush_seconds=600))))
+    out, finished_file = tmp_path / "sweep", tmp_path / "finished.txt"
+    child = subprocess.Popen([sys.executable, str(script), str(out), str(finished_file)],
+                             **terminal_like(stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    try:
+        wait_for_lines(out / "parts" / JOURNAL, 5, child)
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    finished = set(finished_file.read_text().split())
+    journal = [json.loads(line)["row"]["run_id"] for line in (out / "parts" / JOURNAL).read_text().splitlines()]
+    assert not list((out / "parts").glob("part-*.parquet")), "a part was written; the test did not test the journal"
+    kept = recorded_runs(out)
+    assert set(kept["run_id"]) == set(journal) and len(journal) >= 5
+    in_flight = max(8, 3 * 2)  # the runner's window: runs submitted and not yet received
+    assert len(finished - set(journal)) <= in_flight
+    assert len(list((out / "parts").glob("part-*.parquet"))) == 1  # the journal became one part
+
+
+def test_a_line_cut_short_in_the_journal_is_dropped_and_its_run_runs_again(tmp_path, caplog):
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(3)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3) as store:
+        for exp in exps[:2]:
+            store.append({"run_id": exp.run_id, "seed": exp.seed, "status": "ok", "kg_entered": 1.0})
+    journal = out / "parts" / JOURNAL
+    journal.write_text(journal.read_text()[:-20])  # the second line half written when killed
+    table = run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False)
+    assert "journal.jsonl line 2 is cut short" in caplog.text
+    parts = every_part(out)
+    assert sorted(parts["run_id"]) == ["r0", "r1", "r2"]
+    assert parts.set_index("run_id").loc["r0", "kg_entered"] == 1.0  # kept, not run again
+    assert (table["status"] == "ok").all()
+
+
+def test_a_truncated_part_is_named_set_aside_and_only_its_runs_run_again(tmp_path, caplog):
+    exps = [Experiment(f"r{i}", (), {"world.flow.supply_multiplier": 0.9 + 0.05 * i}, seed=i) for i in range(6)]
+    out = tmp_path / "sweep"
+    first = run_experiments(exps, engine="serial", horizon_days=5, results_dir=out, progress=False, batch_size=2)
+    parts = sorted((out / "parts").glob("part-*.parquet"))
+    assert len(parts) == 3
+    lost_runs = set(pd.read_parquet(parts[1])["run_id"])
+    parts[1].write_bytes(parts[1].read_bytes()[:300])  # a disk filled up, a copy cut short
+    (out / "results.parquet").unlink()
+
+    table = run_experiments(exps, engine="serial", horizon_days=5, results_dir=out, progress=False, batch_size=2)
+    assert f"{parts[1]} is unreadable" in caplog.text and "its runs will run again" in caplog.text
+    assert parts[1].with_name(parts[1].name + ".unreadable").exists()
+    newest = sorted((out / "parts").glob("part-*.parquet"))[-1]
+    assert set(pd.read_parquet(newest)["run_id"]) == lost_runs  # only the runs of the bad part ran again
+    assert sorted(every_part(out)["run_id"]) == sorted(e.run_id for e in exps)
+    numbers = [c for c in first.columns if c not in ("wall_s", "sim_s")]
+    pd.testing.assert_frame_equal(table[numbers], first[numbers])
+
+
+def test_a_dead_worker_is_replaced_and_its_runs_retried(tmp_path):
+    from sim.sweep.runner import close_local_cluster, local_client
+
+    exps = [Experiment(f"r{i:02d}", (), {"world.flow.supply_multiplier": 0.8 + 0.03 * i}, seed=i) for i in range(16)]
+    out = tmp_path / "sweep"
+    client = local_client(2)
+    pids = list(client.run(os.getpid).values())
+    killed = []
+
+    def kill_one_worker_mid_sweep():
+        journal = out / "parts" / JOURNAL
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if journal.exists() and len(journal.read_text().splitlines()) >= 2:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_one_worker_mid_sweep)
+    killer.start()
+    try:
+        table = run_experiments(exps, engine="processes", workers=2, horizon_days=30, results_dir=out,
+                                progress=False, batch_size=1000)
+    finally:
+        killer.join()
+    try:
+        assert killed, "no worker was killed: the sweep finished first"
+        assert (table["status"] == "ok").all(), table.loc[table["status"] != "ok", ["run_id", "error"]]
+        assert sorted(every_part(out)["run_id"]) == [e.run_id for e in exps]
+        deadline = time.monotonic() + 30
+        while len(client.nthreads()) < 2:  # the nanny starts a new worker process
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        assert set(client.run(os.getpid).values()) != set(pids)
+        reference = run_experiments(exps[:2], engine="serial", horizon_days=30, progress=False)
+        pd.testing.assert_series_equal(table["kg_entered"].head(2), reference["kg_entered"])
+    finally:
+        close_local_cluster()
+
+
+def test_the_interrupt_is_a_keyboard_interrupt_with_the_shell_exit_code():
+    stop = SweepInterrupted(kept=3, total=10, results_dir="results/sweeps/x", signum=signal.SIGTERM)
+    assert isinstance(stop, KeyboardInterrupt) and stop.exit_code == 143
+    assert stop.message() == "interrupted: 3 runs kept, rerun the same command to resume (3 of 10 in results/sweeps/x)"
+    assert SweepInterrupted(kept=0, total=4, results_dir=None).exit_code == 130
+
+
+def _run_or_kill_the_worker(exp, *settings):
+    """Stands in for sim.sweep.worker.run_experiment: the run 'poison' kills its worker process."""
+    from sim.sweep.worker import run_experiment
+
+    if exp.run_id == "poison":
+        os._exit(1)
+    return run_experiment(exp, *settings)
+
+
+def test_a_run_that_kills_workers_repeatedly_is_recorded_as_failed_and_the_others_finish(tmp_path, monkeypatch):
+    import cloudpickle
+
+    import sim.sweep.runner as runner
+    from sim.sweep.runner import close_local_cluster
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    exps.insert(1, Experiment("poison", (), seed=99))
+    monkeypatch.setattr(runner, "run_experiment", _run_or_kill_the_worker)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    try:
+        table = run_experiments(exps, engine="processes", workers=2, horizon_days=5, results_dir=tmp_path / "s",
+                                progress=False)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        close_local_cluster()
+    status = table.set_index("run_id")["status"]
+    assert status["poison"] == "failed" and (status.drop("poison") == "ok").all()
+    assert table.set_index("run_id").loc["poison", "error"].startswith("KilledWorker")
+
+
+def test_a_resumed_sweep_stopped_again_leaves_no_stale_results_table(tmp_path, monkeypatch):
+    """The first session ended with a failed run and wrote results.parquet; the retry is
+    interrupted: the old table (which says 'failed') must not stay beside newer parts."""
+    import sim.sweep.runner as runner
+    from sim.sweep.worker import run_experiment
+
+    exps = [Experiment("good", (), seed=1), Experiment("flaky", (), {"world.corruption.deterrence": 1.7}, seed=2)]
+    out = tmp_path / "sweep"
+    first = run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, summary_by=[])
+    assert list(first["status"]) == ["ok", "failed"] and (out / "results.parquet").exists()
+
+    def interrupted_on_flaky(exp, *settings):
+        if exp.run_id == "flaky":
+            raise KeyboardInterrupt
+        return run_experiment(exp, *settings)
+
+    monkeypatch.setattr(runner, "run_experiment", interrupted_on_flaky)
+    with pytest.raises(SweepInterrupted) as stop:
+        run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, summary_by=[])
+    assert stop.value.kept == 2 and stop.value.exit_code == 130
+    assert not (out / "results.parquet").exists() and not (out / "summary.csv").exists()
+    assert sorted(every_part(out)["run_id"]) == ["flaky", "good"]  # what was recorded is kept
