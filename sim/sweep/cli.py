@@ -91,7 +91,8 @@ def _main(args: argparse.Namespace) -> int:
         print(describe(sweep, len(experiments), out), file=sys.stderr)
         if args.dry_run:
             for exp in experiments:
-                print(exp.run_id, " ".join(exp.scenario), exp.seed, exp.updates)
+                horizon = {} if args.horizon_days is None else {"horizon_days": args.horizon_days}
+                print(exp.run_id, " ".join(exp.scenario), exp.seed, {**exp.updates, **horizon})
             return 0
         start = time.perf_counter()
         table = run_experiments(experiments, engine=args.engine, workers=args.workers, results_dir=out,

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
-from sim.params import ConfigError
+from sim.params import ConfigError, check_horizon_days
 from sim.sweep.experiment import Experiment, check_unique_ids
 from sim.sweep.store import ResultStore
 from sim.sweep.worker import DETAILS, failed_row, run_experiment
@@ -76,8 +76,8 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
         raise ConfigError("sweep error: scheduler_address: the 'dask' engine needs the address of a running scheduler")
     if workers is not None and workers < 1:
         raise ConfigError(f"sweep error: workers: must be at least 1 (got {workers})")
-    if horizon_days is not None and horizon_days < 1:
-        raise ConfigError(f"sweep error: horizon_days: must be at least 1 (got {horizon_days})")
+    if horizon_days is not None:
+        check_horizon_days(horizon_days)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"sweep error: batch_size: must be a positive integer (got {batch_size!r})")
     if not flush_seconds > 0:
