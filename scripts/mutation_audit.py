@@ -26,10 +26,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns(".venv", ".git", "outputs", "multirun", "results", "__pycache__", ".hypothesis",
                                 ".pytest_cache", "*.egg-info", "notebooks", ".coverage*")
-TEST_FILES = (   # quick ones first: with -x a caught mutation stops early
+MODEL_TESTS = (   # quick ones first: with -x a caught mutation stops early
     "test_rules.py", "test_agents.py", "test_mass_balance.py", "test_determinism.py", "test_claims_rules.py",
-    "test_claims_cli.py", "test_claims_docs.py", "test_cli.py", "test_regimes.py", "test_policies.py",
-    "test_claims_policies.py", "test_policies_presets.py")
+    "test_regimes.py", "test_policies.py", "test_claims_policies.py")
+OUTPUT_TESTS = ("test_claims_cli.py", "test_cli.py", "test_claims_docs.py")
+NO_SHRINK = """
+
+from hypothesis import Phase, settings as _settings  # added by scripts/mutation_audit.py
+_settings.register_profile("mutation-audit", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+"""
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Mutation:
     old: str
     new: str
     what: str
+    outputs: bool = False    # the mutation is in how outputs are written: run those tests first
 
 
 MUTATIONS = (
@@ -57,7 +63,7 @@ MUTATIONS = (
     Mutation("summary_written_first", "sim/outputs.py",
              "    (out / \"summary.json\").unlink(missing_ok=True)\n",
              "    (out / \"summary.json\").unlink(missing_ok=True)\n    _write_json_atomically(out / \"summary.json\", _summary_document(result))\n",
-             "summary.json is written first instead of last"),
+             "summary.json is written first instead of last", outputs=True),
     Mutation("route_choice_ignores_cost", "sim/routing.py",
              "return np.exp(log_arrive) * self.market_price - self.cost_per_kg",
              "return np.exp(log_arrive) * self.market_price",
@@ -108,11 +114,11 @@ MUTATIONS = (
     Mutation("kz_seizures_count_every_country", "sim/outcomes.py",
              "\"kg_seized_kz\": float(seized.loc[country == \"KZ\", \"kg\"].sum()),",
              "\"kg_seized_kz\": float(seized[\"kg\"].sum()),",
-             "outputs: seizures in Kazakhstan count every country's"),
+             "outputs: seizures in Kazakhstan count every country's", outputs=True),
     Mutation("in_transit_reporter_off", "sim/model.py",
              "\"kg_in_transit\": lambda m: _kg(m.ledger.in_transit_g),",
              "\"kg_in_transit\": lambda m: _kg(m.ledger.entered_g - m.ledger.seized_g),",
-             "outputs: the daily series' in-transit figure forgets deliveries"),
+             "outputs: the daily series' in-transit figure forgets deliveries", outputs=True),
     Mutation("patrol_find_does_not_stop_load", "sim/model.py",
              "                    if result == SEIZED:\n                        return SEIZED\n", "",
              "patrols: a load seized by a patrol travels on"),
@@ -132,13 +138,16 @@ def scratch_copy(tests_from: str | None) -> Path:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", tests_from, "tests"], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    with (work / "tests" / "conftest.py").open("a") as conftest:   # a failure is enough: no shrinking
+        conftest.write(NO_SHRINK)
     return work
 
 
 def run_tests(work: Path, files: list[str]) -> tuple[bool, str]:
     """Whether the tests failed (the mutation was caught), and the first failing test."""
     env = {**os.environ, "PYTHONPATH": str(work)}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *files]
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-profile=mutation-audit",
+           *files]
     result = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
     failed = [line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
     return result.returncode != 0, (failed[0] if failed else "")
@@ -151,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
     work = scratch_copy(args.tests_from)
-    files = [f"tests/{f}" for f in TEST_FILES if (work / "tests" / f).exists()]
     caught = 0
     try:
         for m in chosen:
@@ -162,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             target.write_text(original.replace(m.old, m.new))
             start = time.perf_counter()
+            order = (*OUTPUT_TESTS, *MODEL_TESTS) if m.outputs else (*MODEL_TESTS, *OUTPUT_TESTS)
+            files = [f"tests/{f}" for f in order if (work / "tests" / f).exists()]
             try:
                 hit, test = run_tests(work, files)
             finally:
