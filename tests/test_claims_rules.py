@@ -214,3 +214,15 @@ def test_more_mobile_patrols_seize_more_in_the_south():
     key = "kg_seized_agency_mobile_patrol"
     pairs = np.array([[simulate(p, seed=s, keep_events=False).summary.get(key, 0.0) for p in (few, many)] for s in range(3)])
     assert pairs[:, 1].sum() > 2 * pairs[:, 0].sum()
+
+
+def test_mobile_patrols_move_about_their_area():
+    """README: "Mobile patrols move about the south": their finds are spread over the area."""
+    params = with_updates(load_params(["preset=mobile_patrols_south"]), {"horizon_days": 90})
+    places = set()
+    for seed in range(3):
+        ships = simulate(params, seed=seed, keep_events=False).shipments
+        found = ships[(ships["outcome"] == "seized") & (ships["agency"].astype(str) == "mobile patrol")]
+        places |= set(found["outcome_node"].astype(str))
+    assert places <= set(params.world.patrols["south"].area)
+    assert len(places) >= 3
