@@ -190,20 +190,24 @@ def test_seizures_by_country_add_up_from_the_shipment_table():
 
 
 def test_false_couriers_restage_only_their_share_of_what_was_seized_there():
-    """002 ¶27, config: the officer re-stages ``recycle_share`` of the seized load."""
+    """002 ¶27, config: the officer re-stages ``recycle_share`` of the seized load.
+
+    Staging is reporting only, so the same seed stages the same seizures whatever the
+    share: three times the share re-stages three times the kilos.
+    """
     base = load_params()
     posts = [n.id for n in base.network.nodes if n.country == "KZ" and n.kind == "border_checkpoint"]
     params = _params(horizon=120, **{"world.corruption.false_couriers.posts": posts,
-                                     "world.corruption.false_couriers.recycle_share": 0.25,
                                      "world.corruption.deterrence": 0.0})
-    staged = seized_there = 0.0
-    for seed in range(3):
-        result = simulate(params, seed=seed, keep_events=False)
-        ships = result.shipments
-        at_posts = ships[(ships["outcome"] == "seized") & ships["outcome_node"].astype(str).isin(posts)]
-        staged += result.summary["kg_staged_false_couriers"]
-        seized_there += at_posts["kg"].sum()
-    assert 0 < staged <= 0.25 * seized_there + 1e-6
+    staged = {}
+    for share in (0.25, 0.75):
+        runs = [simulate(with_updates(params, {"world.corruption.false_couriers.recycle_share": share}), seed=s,
+                         keep_events=False) for s in range(2)]
+        staged[share] = sum(r.summary["kg_staged_false_couriers"] for r in runs)
+        seized_there = sum(r.shipments.loc[(r.shipments["outcome"] == "seized")
+                                           & r.shipments["outcome_node"].astype(str).isin(posts), "kg"].sum() for r in runs)
+        assert 0 < staged[share] <= share * seized_there + 1e-6
+    assert staged[0.75] == pytest.approx(3 * staged[0.25], rel=0.01)
 
 
 # --- patrols ---------------------------------------------------------------------------------
