@@ -75,6 +75,7 @@ class TraffickingOrganisation(mesa.Agent):
         if self.model.day < self.disrupted_until:
             return                             # its people arrested: no supply, no shipments
         self.stock_g += self.daily_supply_g
+        self.model.ledger.record_supply(self.daily_supply_g)
         while True:
             if self.next_load is None:
                 self.next_load = self.plan_load()

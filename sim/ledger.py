@@ -2,8 +2,9 @@
 
 The ledger records each shipment (who sent it, how, where it ended), each event on its
 way (arrived, inspected, bribed, seized, delivered), each bribe, and running totals for
-the daily time series. Masses are integer grams so that the balance
-``entered = seized + delivered + in transit`` holds exactly.
+the daily time series. Masses are integer grams so that the balances
+``entered = seized + delivered + in transit`` and ``supplied = entered + stock held +
+stock lost`` (organisations' side) can be checked exactly.
 """
 
 from __future__ import annotations
@@ -67,10 +68,15 @@ class Ledger:
     hop_events: int = 0
     edge_flow_g: dict[tuple[int, int], int] = field(default_factory=dict)
     officers_caught: int = 0
+    supplied_g: int = 0          # heroin the organisations received (their daily supply)
 
     @property
     def in_transit_g(self) -> int:
         return self.entered_g - self.seized_g - self.delivered_g
+
+    def record_supply(self, grams: int) -> None:
+        """An organisation received its day's heroin (before any of it is sent)."""
+        self.supplied_g += grams
 
     def record_dispatch(self, shipment: Shipment, node: int) -> None:
         self.shipments.append(shipment)
