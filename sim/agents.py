@@ -70,7 +70,8 @@ class TraffickingOrganisation(mesa.Agent):
         self.menus = menus
         self.beliefs = LossBeliefs(prior_risk, learning.prior_strength, learning.forgetting_per_day)
         self.daily_supply_g = daily_supply_g
-        self.received_g = 0
+        self.received_g = 0                    # heroin received: own supply, and rivals' when they were disrupted
+        self.passed_on_g = 0                   # stock passed to rivals when it was disrupted
         self.stock_g = 0
         self.next_load: tuple[str, Route, int] | None = None
         self.revenue_usd = 0.0
@@ -177,7 +178,9 @@ class TraffickingOrganisation(mesa.Agent):
         model.ledger.organisation_days_disrupted += max(0, min(until, model.horizon_days) - start)
         self.disrupted_until = until
         stock, self.stock_g, self.next_load = self.stock_g, 0, None
-        if not model.hand_to_rivals(self, stock):
+        if model.hand_to_rivals(self, stock):
+            self.passed_on_g += stock
+        else:
             self.stock_g = stock
 
     def be_investigated(self, node: int, day: float) -> None:
@@ -436,7 +439,7 @@ class Officer(mesa.Agent):
         anti-corruption unit, where at work, uncovers a staging with its chance.
         """
         model = self.model
-        rng = model.rng
+        rng = model.reporting_draws    # a stream of its own: reporting never shifts a true outcome
         if rng.random() >= self.corruptibility * (1.0 - model.integrity.deterrence(day)):
             return
         if rng.random() < model.settings.false_courier_detection:

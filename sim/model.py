@@ -67,6 +67,7 @@ class NorthernRouteModel(mesa.Model):
         self.node_ids = tuple(n.id for n in self.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
         self.arrivals = Arrivals()
+        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
 
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
         self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]

@@ -43,10 +43,10 @@ statistics). It is modelled as *reporting*: a staged seizure adds to the reporte
 seizures, never to the true ones, so the mass balance ``entered = seized + delivered + in
 transit`` is untouched. Reported and true seizures are separate outcomes.
 
-Random draws of the policy mechanisms (controlled deliveries, stagings, investigations)
-use the model's numpy generator (``model.rng``); the core rules use the agents' own
-streams: a practice that only changes reporting (false couriers) leaves every true outcome
-of a seed exactly as it was.
+Random draws of controlled deliveries and investigations use the model's numpy generator
+(``model.rng``); the core rules use the agents' own streams, and false-courier stagings a
+stream of their own: a practice that only changes reporting leaves every true outcome of
+a seed exactly as it was.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def baseline():
 def test_the_issue_asks_for_these_presets():
     wanted = {"baseline_2009", "green_zone_kyrgyz", "dedicated_checkpoints", "anti_corruption_unit",
               "regime_single_inspection", "regime_customs_union", "mobile_patrols_south", "inl_checkpoints",
-              "uav_surveillance", "controlled_deliveries", "budget_cut_2008", "us_assistance_fy05",
+              "uav_surveillance", "controlled_deliveries", "budget_restored", "us_assistance_fy05",
               "supply_shock_2016", "supply_surge_2021", "supply_surge_2021_with_package"}
     assert wanted <= set(PRESETS)
     assert sum(name.startswith("package_") for name in PRESETS) >= 2
