@@ -59,7 +59,8 @@ def test_package_presets_combine_policies():
 def test_a_preset_takes_further_overrides_and_policies():
     params = load_params(["preset=regime_customs_union", "+policy=[anti_corruption_unit]", "horizon_days=30"])
     assert params.regime.name == "customs_union" and params.horizon_days == 30
-    assert enabled_policies(params.world) == ["anti_corruption_unit"]
+    assert enabled_policies(params.world) == ["anti_corruption_unit", "border_reinforcement", "uav_surveillance",
+                                              "controlled_deliveries", "budget"]   # with what was in force in 2009
 
 
 def test_every_policy_config_composes_alone(baseline):
@@ -69,7 +70,7 @@ def test_every_policy_config_composes_alone(baseline):
 
 
 def test_briefing_of_a_name_and_of_a_non_preset_config():
-    assert "# Controlled deliveries" in briefing_markdown("controlled_deliveries")
+    assert "# Twice the controlled deliveries" in briefing_markdown("controlled_deliveries")
     assert briefing_markdown(compose_config([])) is None
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         briefing_markdown("nope")
