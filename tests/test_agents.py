@@ -139,3 +139,28 @@ def test_couriers_come_from_the_nationalities_organisations_recruit(short_params
     for org_type, spec in short_params.world.organisations.items():
         seen = {s.nationality for s in model.ledger.shipments if s.org_type == org_type}
         assert seen <= set(spec.courier_nationalities)
+
+
+class _Traveller:
+    def __init__(self, name, log, queue=None, again=None):
+        self.name, self.log, self.queue, self.again = name, log, queue, again
+
+    def arrive(self, day):
+        self.log.append((self.name, day))
+        if self.again is not None:
+            self.queue.schedule(self, self.again)
+            self.again = None
+
+
+def test_arrivals_run_in_time_order_ties_first_scheduled_first_and_stop_before_until():
+    from sim.arrivals import Arrivals
+
+    queue, log = Arrivals(), []
+    queue.schedule(_Traveller("late", log), 0.9)
+    queue.schedule(_Traveller("a", log), 0.5)
+    queue.schedule(_Traveller("b", log), 0.5)
+    queue.schedule(_Traveller("next day", log), 1.0)
+    queue.schedule(_Traveller("again", log, queue, again=0.95), 0.2)   # its next leg is due today too
+    queue.run_until(1.0)
+    assert log == [("again", 0.2), ("a", 0.5), ("b", 0.5), ("late", 0.9), ("again", 0.95)]
+    assert len(queue) == 1 and queue.peek() == 1.0
