@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from sim.network import CROSSING_KINDS
+from sim.states import Outcome
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
 RUSSIA, EU_COUNTRIES = "RU", ("LT", "LV", "EE", "EU")
@@ -49,7 +50,7 @@ def summarise(model, ships: pd.DataFrame | None = None) -> dict[str, float]:
     out.update(_arrests(ships))
     out.update(_conveyance_shares(ships))
     out.update(_kazakh_statistics(model, ships, nodes))
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     out["mean_seizure_kg"] = float(seized["kg"].mean()) if len(seized) else 0.0
     out.update(_corruption(model))
     out.update(_policy_outcomes(model, out))   # true vs reported seizures, controlled deliveries, cost
@@ -119,7 +120,7 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
 
 
 def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     where = seized["outcome_node"].astype(str)
     country = where.map(lambda n: nodes[n].country)
     border = where.map(lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
@@ -140,7 +141,7 @@ def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
 
 
 def _deliveries(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    done = ships[ships["outcome"] == "delivered"]
+    done = ships[ships["outcome"] == Outcome.DELIVERED]
     country = done["outcome_node"].astype(str).map(lambda n: nodes[n].country)
     return {
         "kg_delivered_kz": float(done.loc[country == "KZ", "kg"].sum()),
@@ -215,7 +216,7 @@ def _money(model) -> dict[str, float]:
 
 
 def _arrests(ships: pd.DataFrame) -> dict[str, float]:
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     counts = seized["nationality"].astype(str).value_counts()
     return {f"couriers_arrested_{nat}": float(n) for nat, n in counts.items()}
 
@@ -252,7 +253,7 @@ def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
     """
     foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
     agencies = _kazakh_agencies(model, foreign_agencies)
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     where = seized["outcome_node"].astype(str)
     agency = seized["agency"].astype(str)
     national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]
