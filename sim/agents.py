@@ -535,12 +535,12 @@ class Checkpoint(mesa.Agent):
 class MobilePatrol(mesa.Agent):
     """A mobile patrol in the south, run by one agency; each day it goes where loads were recently found."""
 
-    def __init__(self, model: NorthernRouteModel, group: str, area: list[int], intercept_prob: float,
+    def __init__(self, model: NorthernRouteModel, group: str, area: list[int], stop_prob: dict[int, float],
                  p_detect: list[float], officer: Officer, intelligence_weight: float, memory_days: int):
         super().__init__(model)
         self.group = group
         self.area = area
-        self.intercept_prob = intercept_prob
+        self.stop_prob = stop_prob             # node -> chance to stop a passing load there
         self.p_detect = p_detect
         self.officer = officer
         self.intelligence_weight = intelligence_weight
@@ -563,8 +563,7 @@ class MobilePatrol(mesa.Agent):
 
     def stops(self, courier: Courier, node: int) -> bool:
         """Meet the load at one of the node's crossings and find it."""
-        n = self.model.network.nodes[node].n_crossings
-        if self.draws.random() >= inspection.patrol_encounter_probability(1, self.intercept_prob, n):
+        if self.draws.random() >= self.stop_prob[node]:
             return False
         return self.draws.random() < self.p_detect[courier.conveyance]
 

@@ -54,6 +54,19 @@ def regime_factor(regime: Regime, spec: ConveyanceSpec) -> float:
     return factor
 
 
+def patrol_stop_probability(intercept_prob: float, n_crossings: int, traffic_per_crossing: float,
+                            quiet_traffic_per_day: float) -> float:
+    """Chance one patrol at a node stops and searches a given passing load.
+
+    The patrol watches one of the node's ``n_crossings`` crossings (or the one road). Where
+    traffic is as thin as ``quiet_traffic_per_day`` it stops a passing load with
+    ``intercept_prob``; in busier traffic it can pick out only that many vehicles, so the
+    chance falls in proportion (a patrol's capacity meets the traffic, as a post's does).
+    """
+    busy = min(1.0, quiet_traffic_per_day / traffic_per_crossing) if traffic_per_crossing > 0 else 1.0
+    return intercept_prob * busy / n_crossings
+
+
 def patrol_encounter_probability(patrols_present: int, intercept_prob: float, n_crossings: int) -> float:
     """Chance a load meets one of the mobile patrols at a node.
 

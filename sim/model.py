@@ -214,8 +214,18 @@ class NorthernRouteModel(mesa.Model):
                 officer = Officer(self, f"patrol:{group}", agency, spec.corruption,
                                   self.stream(f"patrol-officer:{group}", len(self.patrols)))
                 intercept = min(1.0, spec.intercept_prob * funding_factor(world, agency))
-                self.patrols.add(MobilePatrol(self, group, area, intercept, p_detect, officer,
+                stop_prob = {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
+                                                                   self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
+                                                                   spec.quiet_traffic_per_day) for i in area}
+                self.patrols.add(MobilePatrol(self, group, area, stop_prob, p_detect, officer,
                                               spec.intelligence_weight, spec.memory_days))
+
+    def _traffic_per_crossing(self, node: int, default: float) -> float:
+        """Licit traffic a day on one crossing (or road) of a node: its post's, or ``default`` without a post."""
+        post = self.posts[node]
+        if post is None:
+            return default
+        return post.sides[0].licit_traffic / self.network.nodes[node].n_crossings
 
     def _create_organisations(self) -> None:
         world = self.world

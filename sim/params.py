@@ -247,7 +247,8 @@ class PatrolGroup(_Strict):
     count: int = Field(ge=0)
     agencies: dict[str, Positive] = Field(min_length=1)
     area: tuple[str, ...] = Field(min_length=1)
-    intercept_prob: Probability
+    intercept_prob: Probability               # chance to stop a passing load where traffic is quiet ...
+    quiet_traffic_per_day: Positive           # ... this many vehicles a day per crossing, or fewer
     methods: tuple[Method, ...]
     corruption: Probability
     intelligence_weight: NonNegative

@@ -61,8 +61,9 @@ def test_an_exposed_protection_is_a_detected_case_and_raises_deterrence(short_pa
 
 
 def test_bribed_officers_go_on_to_protect_and_loads_pass_protected(short_params):
-    on = simulate(with_updates(short_params, {"world.corruption.protection.offer_prob": 1.0}), seed=2, keep_events=False).summary
-    off = simulate(with_updates(short_params, {"world.corruption.protection.offer_prob": 0.0}), seed=2, keep_events=False).summary
+    params = with_updates(short_params, {"horizon_days": 180, "world.corruption.deterrence": 0.0})
+    on = simulate(with_updates(params, {"world.corruption.protection.offer_prob": 1.0}), seed=2, keep_events=False).summary
+    off = simulate(with_updates(params, {"world.corruption.protection.offer_prob": 0.0}), seed=2, keep_events=False).summary
     assert off["protected_passages"] == 0 and on["protected_passages"] > 0
     assert on["protection_usd"] == pytest.approx(on["protected_passages"] * short_params.world.corruption.protection.price_usd_per_load)
 
