@@ -76,3 +76,16 @@ def test_past_its_loss_tolerance_an_organisation_sends_smaller_loads(short_param
                                           "world.learning.prior_risk.green_crossing": 0.3,
                                           "world.learning.loss_tolerance": 0.1}), seed=3, keep_events=False).shipments
     assert wary["kg"].median() < 0.7 * calm["kg"].median()
+
+
+def test_a_tenfold_uzbek_reinforcement_displaces_flow_to_the_kyrgyz_border_in_every_seed(baseline_params):
+    """002 ¶14 at a tenth of the old test's magnitude: measured clear from 5x (docs/model.md)."""
+    base = with_updates(baseline_params, {"world.policies.border_reinforcement.staff_factor": 1.0})
+    pressed = with_updates(base, {"world.policies.border_reinforcement.staff_factor": 10.0})
+    shifts = []
+    for seed in range(4):
+        before = simulate(base, seed=seed, keep_events=False).summary
+        after = simulate(pressed, seed=seed, keep_events=False).summary
+        shifts.append(after["share_entry_kz_kg"] - before["share_entry_kz_kg"])
+        assert after["share_entry_kz_uz"] < before["share_entry_kz_uz"]
+    assert min(shifts) > 0 and np.mean(shifts) > 0.015
