@@ -61,13 +61,9 @@ class NorthernRouteModel(mesa.Model):
         self.day = 0
 
         self.network = build_network(params.network, self.world.transport)
-        self.settings = policy_settings(self.world)    # what the interventions in force set
-        corruption = self.world.corruption
-        self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
+        self._set_up_rules()                   # the policies in force, deterrence, the arrivals queue
         self.node_ids = tuple(n.id for n in self.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
-        self.arrivals = Arrivals()
-        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
 
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
         self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
@@ -151,6 +147,14 @@ class NorthernRouteModel(mesa.Model):
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
 
     # --- setup --------------------------------------------------------------------
+
+    def _set_up_rules(self) -> None:
+        """What the policies in force set, the officers' deterrence, the queue of couriers on the road."""
+        self.settings = policy_settings(self.world)
+        corruption = self.world.corruption
+        self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
+        self.arrivals = Arrivals()
+        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
 
     def _create_posts(self) -> None:
         """A checkpoint agent (with its crews) at every post, green crossing and city."""

@@ -264,7 +264,6 @@ class Investigation(_Strict):
     organisation sends nothing for ``disruption_days``; its heroin passes to rivals).
     """
 
-    agency: str = "KNB"
     countries: tuple[str, ...] = ("KZ",)
     route_shut_prob: Probability = 0.0
     route_shut_days: int = Field(default=0, ge=0)
