@@ -1,4 +1,4 @@
-"""Money along the route: the price ladder, what a trip costs, bribes and revenue.
+"""Money along the route: the price ladder and what a trip costs (bribes: :mod:`sim.corruption`).
 
 Prices per kilo by place come from the MVD figures in the 2009 cable
 (002_3aa904e3dc1761f0.txt ¶16): $700 in Afghanistan, $1,500 on the Afghan-Tajik border,
@@ -35,8 +35,3 @@ def trip_cost_usd(spec: ConveyanceSpec, km: float) -> float:
 def trip_cost_per_kg(spec: ConveyanceSpec, km: float) -> float:
     """Expected trip cost per kilo carried, the figure organisations compare routes by."""
     return trip_cost_usd(spec, km) / mean_load_kg(spec)
-
-
-def bribe_offer_usd(kg: float, local_price_usd_per_kg: float, share_of_value: float) -> float:
-    """A courier caught with a load offers a share of its value where it was found."""
-    return kg * local_price_usd_per_kg * share_of_value

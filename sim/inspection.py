@@ -1,4 +1,4 @@
-"""The rules of inspection: who gets inspected, what inspection finds, who takes a bribe.
+"""The rules of inspection: who gets inspected, what inspection finds, who meets a patrol.
 
 Pure functions of the parameters, so that each rule can be read, tested and replaced on
 its own. The agents in :mod:`sim.agents` apply them; policies change their inputs.
@@ -6,7 +6,6 @@ its own. The agents in :mod:`sim.agents` apply them; policies change their input
 
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 from sim.params import ConveyanceSpec, Regime
@@ -14,16 +13,25 @@ from sim.params import ConveyanceSpec, Regime
 
 def inspection_probability(staff: float, inspections_per_officer_day: float, funding_factor: float,
                            traffic_per_day: float, n_crossings: int, targeting: float) -> float:
-    """Chance a passing load is inspected: capacity against traffic, times targeting.
+    """Chance a passing load is inspected when only licit traffic passes: capacity against traffic.
 
     Capacity is staff x inspections each officer can do a day x the funding that keeps
     them working; traffic is the vehicles (or people) passing each day over all the
-    crossings the post covers. Targeting (risk profiling) makes some conveyances more
-    or less likely to be picked than the average vehicle.
+    crossings the post covers.
     """
     capacity = staff * inspections_per_officer_day * funding_factor
-    share = min(1.0, capacity / (traffic_per_day * n_crossings))
-    return min(1.0, share * targeting)
+    return share_inspected(capacity, traffic_per_day * n_crossings, targeting)
+
+
+def share_inspected(capacity_per_day: float, traffic_per_day: float, targeting: float) -> float:
+    """Chance a load is inspected: the share of today's traffic the crew can inspect, times targeting.
+
+    Targeting (risk profiling) makes some conveyances more or less likely to be picked
+    than the average vehicle. Traffic is licit traffic plus the loads the post sees.
+    """
+    if traffic_per_day <= 0:
+        return 0.0
+    return min(1.0, min(1.0, capacity_per_day / traffic_per_day) * targeting)
 
 
 def detection_probability(efficacies: Iterable[float]) -> float:
@@ -46,17 +54,17 @@ def regime_factor(regime: Regime, spec: ConveyanceSpec) -> float:
     return factor
 
 
-def bribe_acceptance_probability(corruptibility: float, deterrence: float, bribe_usd: float,
-                                 bribe_scale_usd: float) -> float:
-    """Chance an officer who found a load takes the courier's bribe.
+def patrol_stop_probability(intercept_prob: float, n_crossings: int, traffic_per_crossing: float,
+                            quiet_traffic_per_day: float) -> float:
+    """Chance one patrol at a node stops and searches a given passing load.
 
-    Grows with the bribe (saturating at the officer's corruptibility) and shrinks with
-    deterrence, the officer's fear of being caught and punished.
+    The patrol watches one of the node's ``n_crossings`` crossings (or the one road). Where
+    traffic is as thin as ``quiet_traffic_per_day`` it stops a passing load with
+    ``intercept_prob``; in busier traffic it can pick out only that many vehicles, so the
+    chance falls in proportion (a patrol's capacity meets the traffic, as a post's does).
     """
-    if bribe_usd <= 0:
-        return 0.0
-    temptation = 1.0 - math.exp(-bribe_usd / bribe_scale_usd)
-    return corruptibility * (1.0 - deterrence) * temptation
+    busy = min(1.0, quiet_traffic_per_day / traffic_per_crossing) if traffic_per_crossing > 0 else 1.0
+    return intercept_prob * busy / n_crossings
 
 
 def patrol_encounter_probability(patrols_present: int, intercept_prob: float, n_crossings: int) -> float:

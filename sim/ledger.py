@@ -9,14 +9,12 @@ stock lost`` (organisations' side) can be checked exactly.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-# Event codes in the per-hop log.
-DISPATCHED, PASSED, CLEARED, BRIBED, SEIZED, DELIVERED = (
-    "dispatched", "passed", "inspected_cleared", "bribed", "seized", "delivered")
-EVENT_CODES = (DISPATCHED, PASSED, CLEARED, BRIBED, SEIZED, DELIVERED)
+from sim.states import EVENT_CODES, Outcome
 
 SHIPMENT_COLUMNS = (
     "shipment_id", "organisation", "org_type", "conveyance", "origin", "market", "grams",
@@ -40,7 +38,7 @@ class Shipment:
     nationality: str
     crossings: str
     day_dispatched: float
-    outcome: str = "in_transit"
+    outcome: str = Outcome.IN_TRANSIT.value
     outcome_node: str | None = None
     outcome_day: float | None = None
     agency: str | None = None
@@ -69,6 +67,20 @@ class Ledger:
     edge_flow_g: dict[tuple[int, int], int] = field(default_factory=dict)
     officers_caught: int = 0
     supplied_g: int = 0          # heroin the organisations received (their daily supply)
+    corruption_cases: dict[str, int] = field(default_factory=lambda: defaultdict(int))   # kind -> detected cases
+    protected_passages: int = 0
+    protection_usd: float = 0.0
+    staged_g: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (node, agency) -> grams
+    stagings: int = 0
+    stagings_uncovered: int = 0
+    controlled_let_run: int = 0
+    controlled_seized: int = 0
+    controlled_seized_g: int = 0
+    organisation_days_disrupted: int = 0
+    reassigned_g: int = 0             # heroin a disrupted organisation's rivals received instead
+    routes_shut: int = 0
+    groups_shut: int = 0
+    seizure_officer_days: float = 0.0
 
     @property
     def in_transit_g(self) -> int:
@@ -81,7 +93,7 @@ class Ledger:
     def record_dispatch(self, shipment: Shipment, node: int) -> None:
         self.shipments.append(shipment)
         self.entered_g += shipment.grams
-        self._event(shipment, node, DISPATCHED)
+        self._event(shipment, node, Outcome.DISPATCHED.value)
 
     def record_hop(self, shipment: Shipment, prev_node: int, node: int) -> None:
         """The load moved over a link: count the flow (for maps and crossing shares)."""
@@ -90,31 +102,47 @@ class Ledger:
         key = (prev_node, node)
         self.edge_flow_g[key] = self.edge_flow_g.get(key, 0) + shipment.grams
 
-    def record_passage(self, shipment: Shipment, node: int, day: float, inspected: bool) -> None:
-        if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, CLEARED if inspected else PASSED, None, 0.0))
+    def record_passage(self, shipment: Shipment, node: int, day: float, outcome: Outcome) -> None:
+        """The load went on from a node: unseen, protected, cleared or bribed through."""
+        if outcome is Outcome.PROTECTED:
+            self.protected_passages += 1
+        if self.keep_events and outcome is not Outcome.BRIBED:   # a bribe is logged when paid
+            self.events.append((shipment.shipment_id, day, node, outcome.value, None, 0.0))
+
+    def record_protection_paid(self, usd: float) -> None:
+        self.protection_usd += usd
+
+    def record_corruption_case(self, kind: str) -> None:
+        """An officer found out: taking bribes, protecting a group, staging false couriers."""
+        self.officers_caught += 1
+        self.corruption_cases[kind] += 1
+
+    def record_staging(self, node: int, agency: str, grams: int) -> None:
+        """A seizure re-staged with a 'false courier': reported, never true (002 ¶27)."""
+        self.staged_g[(node, agency)] += grams
+        self.stagings += 1
 
     def record_bribe(self, shipment: Shipment, node: int, day: float, agency: str, usd: float) -> None:
         self.bribes_usd += usd
         self.bribes_count += 1
         shipment.bribes_usd += usd
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, BRIBED, agency, usd))
+            self.events.append((shipment.shipment_id, day, node, Outcome.BRIBED.value, agency, usd))
 
     def record_seizure(self, shipment: Shipment, node: int, day: float, agency: str) -> None:
         self.seized_g += shipment.grams
         self.seizures_count += 1
-        self._close(shipment, SEIZED, node, day, agency)
+        self._close(shipment, Outcome.SEIZED, node, day, agency)
 
     def record_delivery(self, shipment: Shipment, node: int, day: float) -> None:
         self.delivered_g += shipment.grams
-        self._close(shipment, DELIVERED, node, day, None)
+        self._close(shipment, Outcome.DELIVERED, node, day, None)
 
-    def _close(self, shipment: Shipment, outcome: str, node: int, day: float, agency: str | None) -> None:
-        shipment.outcome, shipment.outcome_node = outcome, self.node_ids[node]
+    def _close(self, shipment: Shipment, outcome: Outcome, node: int, day: float, agency: str | None) -> None:
+        shipment.outcome, shipment.outcome_node = outcome.value, self.node_ids[node]
         shipment.outcome_day, shipment.agency = day, agency
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, outcome, agency, 0.0))
+            self.events.append((shipment.shipment_id, day, node, outcome.value, agency, 0.0))
 
     def _event(self, shipment: Shipment, node: int, code: str) -> None:
         if self.keep_events:

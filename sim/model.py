@@ -2,25 +2,21 @@
 
 One step is one day:
 
-1. every trafficking organisation receives its share of the day's heroin and sends the
-   loads its stock covers, each by the route it judges best;
+1. every trafficking organisation receives its share of the day's heroin (a disrupted
+   organisation's share goes to its rivals) and sends the loads its stock covers, each
+   by the route it judges best;
 2. mobile patrols take up their positions for the day;
-3. couriers reach the nodes they arrive at today (in order of arrival time) and are
-   screened there: a checkpoint may inspect, find the load, and seize it or take a
-   bribe; a delivered load is sold at its market;
+3. couriers reach the nodes they arrive at today, in order of arrival time
+   (:class:`sim.arrivals.Arrivals`), and meet what is there (:meth:`sim.agents.Courier.meet`);
 4. the day's figures are collected.
 
-Couriers move event by event (a heap of arrival times), so the cost of a run grows with
-shipments and hops, not with days x agents.
-
-The interventions in force (:mod:`sim.policies`) shape the network and the posts at
-setup, and act at three moments: a found load may be let run (controlled delivery), a
-controlled load is seized on arrival, a seizure may be re-staged (false couriers).
+The policies in force are data the model reads at setup (:func:`sim.policies.policy_settings`):
+the posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
+officers' deterrence.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 import secrets
@@ -31,15 +27,16 @@ import mesa
 from mesa.agent import AgentSet
 import numpy as np
 
-from sim.agents import (CONVEYANCE_INDEX, PASSED, SEIZED, BRIBED, CLEARED, Checkpoint, Courier, MobilePatrol, Officer,
-                        TraffickingOrganisation, post_side)
 from sim import inspection
+from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
+from sim.arrivals import Arrivals
+from sim.corruption import Integrity
 from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
 from sim.ledger import Ledger
 from sim.network import POST_KINDS, build_network
-from sim.params import CONVEYANCES, Params
-from sim.policies import PolicyEffects, with_policy_network
+from sim.params import CONVEYANCES, ConfigError, Params
+from sim.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
 from sim.routing import RouteMenu, build_route_menus
 
 
@@ -83,14 +80,9 @@ class NorthernRouteModel(mesa.Model):
         self.day = 0
 
         self.network = build_network(params.network, self.world.transport)
-        self.policies = PolicyEffects(self)    # the interventions in force (sim.policies)
-        self.deterrence = self.policies.deterrence
-        self.catch_prob_per_bribe = self.policies.catch_prob_per_bribe
-        self.funding_factor = self.policies.funding_factor
+        self._set_up_rules()                   # the policies in force, deterrence, the arrivals queue
         self.node_ids = tuple(n.id for n in self.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
-        self._arrivals: list[tuple[float, int, Courier]] = []
-        self._arrival_seq = 0
 
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
         self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
@@ -105,10 +97,11 @@ class NorthernRouteModel(mesa.Model):
     # --- the schedule -------------------------------------------------------------
 
     def step(self) -> None:
-        """One day: organisations send loads, patrols deploy, couriers move, data is kept."""
+        """One day: heroin arrives, organisations send loads, patrols deploy, couriers move, data is kept."""
+        self.supply_organisations()
         self.organisations.shuffle_do("plan_shipments")
         self.deploy_patrols()
-        self.move_couriers_until(self.day + 1)
+        self.arrivals.run_until(self.day + 1)
         self.datacollector.collect(self)
         self.day += 1
         if self.day >= self.horizon_days:
@@ -119,16 +112,37 @@ class NorthernRouteModel(mesa.Model):
         while self.running:
             self.step()
 
-    def schedule_arrival(self, courier: Courier, when: float) -> None:
-        self._arrival_seq += 1
-        heapq.heappush(self._arrivals, (when, self._arrival_seq, courier))
+    def supply_organisations(self) -> None:
+        """Each organisation receives its day's heroin; a disrupted one's goes to its rivals."""
+        for org in self.organisations:
+            self.ledger.record_supply(org.daily_supply_g)
+            if not org.disrupted(self.day) or not self.hand_to_rivals(org, org.daily_supply_g):
+                org.receive(org.daily_supply_g)
 
-    def move_couriers_until(self, until: float) -> None:
-        """Let every courier due before ``until`` reach its next node, in time order."""
-        arrivals = self._arrivals
-        while arrivals and arrivals[0][0] < until:
-            when, _, courier = heapq.heappop(arrivals)
-            courier.arrive(when)
+    def hand_to_rivals(self, org: TraffickingOrganisation, grams: int) -> bool:
+        """Heroin a disrupted organisation cannot move passes to the others working, in proportion.
+
+        Its rivals of the same type take it if any is working (the same suppliers and
+        buyers), otherwise every working organisation does. Returns False (nothing
+        handed over) when no organisation is working.
+        """
+        if grams <= 0:
+            return True
+        working = [o for o in self.organisations if o is not org and not o.disrupted(self.day)]
+        same = [o for o in working if o.org_type == org.org_type]
+        takers = same or working
+        if not takers:
+            return False
+        weights = [o.daily_supply_g for o in takers]
+        total = sum(weights)
+        given = 0
+        for taker, w in zip(takers, weights):
+            share = grams * w // total
+            taker.receive(share)
+            given += share
+        takers[0].receive(grams - given)
+        self.ledger.reassigned_g += grams
+        return True
 
     def deploy_patrols(self) -> None:
         for patrols in self.patrols_at:
@@ -137,80 +151,7 @@ class NorthernRouteModel(mesa.Model):
         for patrol in self.patrols:
             self.patrols_at[patrol.position].append(patrol)
 
-    # --- what happens at a node ---------------------------------------------------
-
-    def screen(self, courier: Courier, node: int, day: float) -> str:
-        """Screen a load at a node: mobile patrols present, then the post, if any."""
-        for patrol in self.patrols_at[node]:
-            n = self.network.nodes[node].n_crossings
-            if patrol.draws.random() < inspection.patrol_encounter_probability(1, patrol.intercept_prob, n):
-                if patrol.draws.random() < patrol.p_detect[courier.conveyance]:
-                    result = self.confront(courier, node, day, patrol.officer.agency, patrol.officer,
-                                           price_at(self.network.nodes[node], self.world))
-                    if result == SEIZED:
-                        return SEIZED
-        post = self.posts[node]
-        outcome = PASSED if post is None else post.screen(courier, day)
-        if outcome != SEIZED:
-            self.ledger.record_passage(courier.shipment, node, day, inspected=outcome != PASSED)
-        return outcome
-
-    def confront(self, courier: Courier, node: int, day: float, agency: str, officer: Officer,
-                 local_price: float) -> str:
-        """A load was found: the courier offers a bribe; the officer takes it or seizes.
-
-        A load under a controlled delivery runs on; a found load may be let run as one.
-        """
-        if courier.controlled:
-            return CLEARED
-        bribe = courier.offer_bribe(local_price)
-        if officer.takes_bribe(bribe):
-            self.ledger.record_bribe(courier.shipment, node, day, agency, bribe)
-            courier.organisation.costs_usd += bribe
-            return BRIBED
-        if self.policies.let_run(courier, node):
-            return CLEARED
-        grams = courier.shipment.grams
-        self.seize(courier, node, day, agency)
-        self.policies.after_seizure(grams, node, agency, officer)   # false couriers at some posts
-        return SEIZED
-
-    def seize(self, courier: Courier, node: int, day: float, agency: str) -> None:
-        """Seize the load, arrest the courier; the news teaches every organisation."""
-        self.ledger.record_seizure(courier.shipment, node, day, agency)
-        post = self.posts[node]
-        if post is not None:
-            post.seized_g += courier.shipment.grams
-        org = courier.organisation
-        org.losses_usd += courier.kg * price_at(self.network.nodes[node], self.world)
-        org.learn_from_seizure(node, courier.conveyance)
-        news = self.world.learning.news_weight
-        if news > 0:
-            for other in self.organisations:
-                if other is not org:
-                    other.learn_from_seizure(node, courier.conveyance, weight=news)
-        for patrol in self.patrols:
-            if node in patrol.area:
-                patrol.note_find(day, node)
-        courier.remove()
-
-    def deliver(self, courier: Courier, node: int, day: float) -> None:
-        """The load reaches its market and is sold at the market's price."""
-        if courier.controlled and self.policies.close_controlled_delivery(courier, node, day):
-            return                             # seized on arrival; its organisation disrupted
-        self.ledger.record_delivery(courier.shipment, node, day)
-        org = courier.organisation
-        org.revenue_usd += courier.kg * price_at(self.network.nodes[node], self.world)
-        org.learn_from_delivery(courier.route)
-        courier.remove()
-
-    # --- officers -----------------------------------------------------------------
-
-    def draw_corruptibility(self, mean: float, draws: random.Random) -> float:
-        """An officer's willingness to take bribes, drawn (Beta) around the post's level."""
-        k = self.world.inspection.officer_corruptibility_concentration
-        a, b = max(mean * k, 1e-6), max((1 - mean) * k, 1e-6)
-        return draws.betavariate(a, b)
+    # --- setup helpers -----------------------------------------------------------
 
     def stream(self, purpose: str, index: int) -> random.Random:
         """A random stream of its own for one agent or post, derived from the run's seed.
@@ -227,29 +168,56 @@ class NorthernRouteModel(mesa.Model):
 
     # --- setup --------------------------------------------------------------------
 
+    def _set_up_rules(self) -> None:
+        """What the policies in force set, the officers' deterrence, the queue of couriers on the road."""
+        self.settings = policy_settings(self.world)
+        corruption = self.world.corruption
+        self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
+        self.arrivals = Arrivals()
+        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
+
     def _create_posts(self) -> None:
-        """A checkpoint agent (with its crew) at every post, green crossing and city."""
-        insp = self.world.inspection
+        """A checkpoint agent (with its crews) at every post, green crossing and city."""
+        world, insp = self.world, self.world.inspection
         for i, node in enumerate(self.network.nodes):
             if node.kind == "origin" or not node.active:
                 continue
             profile_name = node.profile or insp.default_profile_by_kind.get(node.kind)
             if profile_name is None:
                 continue
-            own = self.policies.reinforced(node, insp.profiles[profile_name])
-            sides = [self._side(node, node.agency or "police", own)]
+            own = reinforced(world, node, insp.profiles[profile_name])
+            agency = node.agency or insp.default_agency_by_kind.get(node.kind, "police")
+            sides = [self._side(node, agency, own)]
             counterpart = insp.counterpart_profile_by_border.get(node.border or "")
             if counterpart is not None and node.kind in POST_KINDS:
-                agency = insp.counterpart_agency_by_border.get(node.border, "counterpart border service")
-                sides.append(self._side(node, agency, insp.profiles[counterpart]))
+                other = insp.counterpart_agency_by_border.get(node.border, "counterpart border service")
+                sides.append(self._side(node, other, insp.profiles[counterpart]))
             both = len(sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
-            self.posts[i] = Checkpoint(self, i, sides, both, price_at(node, self.world),
-                                       surveillance=self.policies.surveillance_at(node))
+            watchers = [self._watchers(node, w) for w in watches_at(world, self.network, node)]
+            self.posts[i] = Checkpoint(self, i, sides, both, surveillance=watchers,
+                                       stages_false_couriers=node.id in self.settings.false_courier_posts)
 
-    def _side(self, node, agency: str, profile):
-        factors = [self._rule_factor(node, self.world.conveyances[c]) for c in CONVEYANCES]
-        n_officers = max(1, math.ceil(profile.staff))
-        return post_side(self, node.id, agency, profile, node.n_crossings, factors, n_officers)
+    def _side(self, node, agency: str, profile) -> PostSide:
+        """One side's crew at a post: capacity (funded staff) against the licit traffic it sees."""
+        world = self.world
+        capacity = profile.staff * world.inspection.inspections_per_officer_day * funding_factor(world, agency)
+        traffic = profile.traffic_per_day * node.n_crossings
+        targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
+        p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
+                                                     for m in profile.methods) for c in CONVEYANCES]
+        draws = self.stream(f"crew:{agency}", self.network.index[node.id])
+        officers = [Officer(self, node.id, agency, profile.corruption, draws)
+                    for _ in range(max(1, math.ceil(profile.staff)))]
+        return PostSide(agency=agency, p_inspect=[inspection.share_inspected(capacity, traffic, t) for t in targeting],
+                        p_detect=p_detect, officers=officers, staff=profile.staff, capacity=capacity,
+                        licit_traffic=traffic, targeting=targeting)
+
+    def _watchers(self, node, watch) -> PostSide:
+        """Watchers (a green-zone strip, UAVs) who spot a passing load; spotted, it is found."""
+        draws = self.stream(f"watchers:{watch.agency}", self.network.index[node.id])
+        officers = [Officer(self, node.id, watch.agency, watch.corruption, draws) for _ in range(watch.officers)]
+        n = len(CONVEYANCES)
+        return PostSide(agency=watch.agency, p_inspect=[watch.spot_prob] * n, p_detect=[1.0] * n, officers=officers)
 
     def _rule_factor(self, node, spec) -> float:
         """Border rules: the Kazakh-Russian regime there; TIR seals at every border post."""
@@ -260,16 +228,28 @@ class NorthernRouteModel(mesa.Model):
         return self.regime.tir_inspection_factor if spec.tir else 1.0
 
     def _create_patrols(self) -> None:
+        """Mobile patrols, each run by one agency (border guards, customs, police: 002 ¶6)."""
         world = self.world
         for group, spec in world.patrols.items():
             area = [self.network.index[n] for n in spec.area]
             p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
                                                          for m in spec.methods) for c in CONVEYANCES]
-            for _ in range(spec.count):
-                officer = Officer(self, f"patrol:{group}", "mobile patrol", spec.corruption,
+            for agency in _allocate(spec.count, spec.agencies):
+                officer = Officer(self, f"patrol:{group}", agency, spec.corruption,
                                   self.stream(f"patrol-officer:{group}", len(self.patrols)))
-                self.patrols.add(MobilePatrol(self, group, area, spec.intercept_prob, p_detect, officer,
+                intercept = min(1.0, spec.intercept_prob * funding_factor(world, agency))
+                stop_prob = {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
+                                                                   self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
+                                                                   spec.quiet_traffic_per_day) for i in area}
+                self.patrols.add(MobilePatrol(self, group, area, stop_prob, p_detect, officer,
                                               spec.intelligence_weight, spec.memory_days))
+
+    def _traffic_per_crossing(self, node: int, default: float) -> float:
+        """Licit traffic a day on one crossing (or road) of a node: its post's, or ``default`` without a post."""
+        post = self.posts[node]
+        if post is None:
+            return default
+        return post.sides[0].licit_traffic / self.network.nodes[node].n_crossings
 
     def _create_organisations(self) -> None:
         world = self.world
@@ -279,16 +259,23 @@ class NorthernRouteModel(mesa.Model):
         for org_type, spec in world.organisations.items():
             if spec.count == 0:
                 continue
-            menus = self._menus_for(spec, routes)
+            menus = self._menus_for(org_type, spec, routes)
             daily_g = round(yearly_g * spec.flow_share / spec.count / 365)
             for _ in range(spec.count):
                 org = TraffickingOrganisation(self, org_type, spec, menus, prior, daily_g)
                 self.organisations.add(org)
 
-    def _menus_for(self, spec, routes) -> dict[str, RouteMenu]:
+    def _menus_for(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
+        """The routes an organisation considers: its origins, conveyances, and countries it works in."""
+        nodes = self.network.nodes
+        avoided = set(spec.avoids_countries)
         menus = {}
         for market in spec.markets:
-            options = [r for o in spec.origins for c in spec.conveyances for r in routes.get((o, market, c), [])]
+            options = [r for o in spec.origins for c in spec.conveyances for r in routes.get((o, market, c), [])
+                       if not any(nodes[n].country in avoided for n in r.nodes)]
+            if not options:
+                raise ConfigError(f"config error: world.organisations.{org_type}: no route to market {market!r} "
+                                  f"that avoids {sorted(avoided)}")
             price = price_at(self.network.node(market), self.world)
             menus[market] = RouteMenu(options, price, len(CONVEYANCES))
         return menus
@@ -306,6 +293,16 @@ def fresh_seed() -> int:
     return secrets.randbelow(2**31 - 1)   # Mesa's own fresh seeds are below int32's maximum too
 
 
+def _allocate(count: int, weights: dict[str, float]) -> list[str]:
+    """``count`` places shared among names by weight (largest remainders), in a fixed order."""
+    total = sum(weights.values())
+    exact = {name: count * w / total for name, w in weights.items()}
+    places = {name: int(x) for name, x in exact.items()}
+    for name in sorted(exact, key=lambda n: places[n] - exact[n])[: count - sum(places.values())]:
+        places[name] += 1
+    return [name for name in weights for _ in range(places[name])]
+
+
 def _kg(grams: int) -> float:
     return grams / 1000.0
 
@@ -319,5 +316,5 @@ DAILY_REPORTERS = {
     "seizures": lambda m: m.ledger.seizures_count,
     "bribes_usd": lambda m: m.ledger.bribes_usd,
     "bribes": lambda m: m.ledger.bribes_count,
-    "couriers_on_road": lambda m: len(m._arrivals),
+    "couriers_on_road": lambda m: len(m.arrivals),
 }

@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from sim.network import CROSSING_KINDS
+from sim.states import Outcome
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
 RUSSIA, EU_COUNTRIES = "RU", ("LT", "LV", "EE", "EU")
@@ -49,14 +50,77 @@ def summarise(model, ships: pd.DataFrame | None = None) -> dict[str, float]:
     out.update(_arrests(ships))
     out.update(_conveyance_shares(ships))
     out.update(_kazakh_statistics(model, ships, nodes))
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     out["mean_seizure_kg"] = float(seized["kg"].mean()) if len(seized) else 0.0
-    out.update(model.policies.outcomes(out))   # true vs reported seizures, controlled deliveries, cost
+    out.update(_corruption(model))
+    out.update(_policy_outcomes(model, out))   # true vs reported seizures, controlled deliveries, cost
     return out
 
 
+CORRUPTION_KINDS = ("bribe", "protection", "false couriers")
+
+
+def _corruption(model) -> dict[str, float]:
+    """Corruption found out and protection paid (002 ¶25-27).
+
+    ``corruption_cases_detected`` (the same count as ``officers_caught``) and by kind:
+    bribe-takers caught, protection arrangements uncovered, false-courier stagings
+    uncovered; ``protected_passages``: loads waved through by an officer their
+    organisation pays; ``protection_usd``: what that cost the organisations.
+    """
+    ledger = model.ledger
+    out = {"corruption_cases_detected": float(ledger.officers_caught)}
+    for kind in CORRUPTION_KINDS:
+        out[f"corruption_cases_{slug(kind)}"] = float(ledger.corruption_cases.get(kind, 0))
+    out["protected_passages"] = float(ledger.protected_passages)
+    out["protection_usd"] = ledger.protection_usd
+    out["seizure_officer_days"] = ledger.seizure_officer_days
+    out["routes_shut_knb"] = float(ledger.routes_shut)
+    out["groups_shut_knb"] = float(ledger.groups_shut)
+    out["kg_reassigned_disruption"] = ledger.reassigned_g / 1000
+    return out
+
+
+def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
+    """Outcome keys of the policy mechanisms (always present, zero when off).
+
+    ``out`` is the summary computed so far (true seizures by border and agency).
+    """
+    ledger, nodes = model.ledger, model.network.nodes
+    staged_by_border: dict[str, int] = {}
+    staged_by_agency: dict[str, int] = {}
+    for (node, agency), grams in ledger.staged_g.items():
+        n = nodes[node]
+        if n.kind in CROSSING_KINDS and n.border:
+            staged_by_border[n.border] = staged_by_border.get(n.border, 0) + grams
+        staged_by_agency[slug(agency)] = staged_by_agency.get(slug(agency), 0) + grams
+    staged_kg = sum(ledger.staged_g.values()) / 1000
+    true_kg = out["kg_seized"]
+    result = {
+        "kg_seized_true": true_kg,
+        "kg_seized_reported": true_kg + staged_kg,
+        "seizures_reported": out["seizures"] + ledger.stagings,
+        "kg_staged_false_couriers": staged_kg,
+        "false_courier_stagings": float(ledger.stagings),
+        "false_courier_stagings_uncovered": float(ledger.stagings_uncovered),
+        "reported_inflation": staged_kg / true_kg if true_kg else 0.0,
+        "controlled_deliveries": float(ledger.controlled_let_run),
+        "controlled_deliveries_seized": float(ledger.controlled_seized),
+        "kg_seized_controlled_delivery": ledger.controlled_seized_g / 1000,
+        "organisation_days_disrupted": float(ledger.organisation_days_disrupted),
+        "policy_cost_usd": model.settings.cost_usd_per_year * model.horizon_days / 365,
+    }
+    for key in [k for k in out if k.startswith("kg_seized_border_")]:
+        border = key.removeprefix("kg_seized_border_")
+        result[f"kg_seized_reported_border_{border}"] = out[key] + staged_by_border.get(border, 0) / 1000
+    agencies = {k.removeprefix("kg_seized_agency_") for k in out if k.startswith("kg_seized_agency_")}
+    for name in sorted(agencies | set(staged_by_agency)):
+        result[f"kg_seized_reported_agency_{name}"] = out.get(f"kg_seized_agency_{name}", 0.0) + staged_by_agency.get(name, 0) / 1000
+    return result
+
+
 def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     where = seized["outcome_node"].astype(str)
     country = where.map(lambda n: nodes[n].country)
     border = where.map(lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
@@ -77,7 +141,7 @@ def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
 
 
 def _deliveries(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    done = ships[ships["outcome"] == "delivered"]
+    done = ships[ships["outcome"] == Outcome.DELIVERED]
     country = done["outcome_node"].astype(str).map(lambda n: nodes[n].country)
     return {
         "kg_delivered_kz": float(done.loc[country == "KZ", "kg"].sum()),
@@ -152,7 +216,7 @@ def _money(model) -> dict[str, float]:
 
 
 def _arrests(ships: pd.DataFrame) -> dict[str, float]:
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     counts = seized["nationality"].astype(str).value_counts()
     return {f"couriers_arrested_{nat}": float(n) for nat, n in counts.items()}
 
@@ -189,7 +253,7 @@ def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
     """
     foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
     agencies = _kazakh_agencies(model, foreign_agencies)
-    seized = ships[ships["outcome"] == "seized"]
+    seized = ships[ships["outcome"] == Outcome.SEIZED]
     where = seized["outcome_node"].astype(str)
     agency = seized["agency"].astype(str)
     national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]

@@ -170,13 +170,26 @@ class OrganisationType(_Strict):
     conveyances: tuple[Conveyance, ...] = Field(min_length=1)
     markets: dict[str, Weight] = Field(min_length=1)
     courier_nationalities: dict[str, Weight] = Field(min_length=1)
+    avoids_countries: tuple[str, ...] = ()   # countries where it has no network: its routes avoid them
 
 
 class Learning(_Strict):
+    """How organisations judge risk: a Beta-Bernoulli belief per node and conveyance.
+
+    The perceived chance of losing a load at a node is the posterior mean of a Beta prior
+    (mean ``prior_risk`` by node kind, worth ``prior_strength`` passages) updated by the
+    organisation's own losses and passages there, by news of others' seizures (each worth
+    ``news_weight`` of an own loss), old evidence discounted by ``forgetting_per_day``.
+    Past ``loss_tolerance`` (perceived chance of losing a load on a route) an organisation
+    switches route or conveyance, or sends a smaller load.
+    """
+
     prior_risk: dict[NodeKind, Probability]
-    rate_on_seizure: Probability
-    rate_on_passage: Probability
+    prior_strength: float = Field(gt=0.0, le=1e6)   # passages of evidence the prior is worth
+    forgetting_per_day: Probability
     news_weight: Probability
+    loss_tolerance: Probability
+    small_load_factor: Annotated[float, Field(gt=0.0, le=1.0)]
     choice_temperature_usd_per_kg: UsdPerKg
     max_routes_per_market: int = Field(ge=1, le=1_000)
     max_detour_ratio: float = Field(ge=1.0, le=10.0)
@@ -187,6 +200,8 @@ class Economics(_Strict):
 
 
 class InspectionProfile(_Strict):
+    """A post's crew and its licit traffic: ``traffic_per_day`` vehicles or people a day per crossing."""
+
     staff: float = Field(ge=0.0, le=10_000.0)
     traffic_per_day: float = Field(gt=0.0, le=1e6)
     methods: tuple[Method, ...]
@@ -202,6 +217,8 @@ class Inspection(_Strict):
     default_profile_by_kind: dict[NodeKind, str]
     counterpart_profile_by_border: dict[str, str] = {}
     counterpart_agency_by_border: dict[str, str] = {}
+    default_agency_by_kind: dict[NodeKind, str] = {}   # who works a node that names no agency
+    seizure_officer_days: Days = 0.0   # officer-days a seizure takes from its post (processing, hand-over)
 
 
 class FalseCouriers(_Strict):
@@ -217,28 +234,75 @@ class FalseCouriers(_Strict):
     recycle_share: Probability = 0.0
 
 
+class Protection(_Strict):
+    """Officers paid by an organisation to wave its loads through (002 ¶25-27, 000 ¶4).
+
+    An officer who took an organisation's bribe agrees with ``offer_prob`` to protect its
+    loads at the post; each protected load then passes the officer's side uninspected,
+    costs the organisation ``price_usd_per_load`` and risks the arrangement's discovery
+    with ``detection_prob_per_load`` (times the anti-corruption unit's factor).
+    """
+
+    offer_prob: Probability = 0.0
+    price_usd_per_load: Usd = 0.0
+    detection_prob_per_load: Probability = 0.0
+
+
 class Corruption(_Strict):
+    """Bribes at a find, protection, detected cases and the deterrence they feed.
+
+    The courier offers ``bribe_wage_months`` of the officer's monthly pay, but never more
+    than ``bribe_share_of_value`` of the load's value where it was found; officers are
+    tempted on the scale ``bribe_scale_usd``. Each detected corruption case adds to the
+    officers' deterrence (``deterrence_per_case``, remembered ``case_memory_days``).
+    """
+
     bribe_share_of_value: Probability
     bribe_scale_usd: float = Field(gt=0.0, le=1e7)
+    officer_wage_usd_per_month: float = Field(gt=0.0, le=1e5)
+    bribe_wage_months: float = Field(ge=0.0, le=120.0)
     deterrence: Probability
     catch_prob_per_bribe: Probability
+    deterrence_per_case: Probability = 0.0
+    case_memory_days: int = Field(default=90, ge=1)
+    protection: Protection = Protection()
     false_couriers: FalseCouriers = FalseCouriers()
 
 
 class PatrolGroup(_Strict):
+    """Mobile patrols; each is run by one of ``agencies`` (weights: how many of the patrols each runs)."""
+
     count: HeadCount
+    agencies: dict[str, Weight] = Field(min_length=1)
     area: tuple[str, ...] = Field(min_length=1)
-    intercept_prob: Probability
+    intercept_prob: Probability               # chance to stop a passing load where traffic is quiet ...
+    quiet_traffic_per_day: float = Field(gt=0.0, le=1e6)          # ... this many vehicles a day per crossing, or fewer
     methods: tuple[Method, ...]
     corruption: Probability
     intelligence_weight: Factor
     memory_days: DayCount
 
 
-# --- policies (interventions; all off in the 2009 baseline) ----------------------------
+class Investigation(_Strict):
+    """The KNB's follow-up of seizures: routes and groups shut (002 ¶3; 003 ¶2-3).
+
+    After a seizure in ``countries`` the agency investigates: with ``route_shut_prob`` it
+    shuts the organisation's channel through that node (its routes through it are closed
+    to it for ``route_shut_days``); with ``group_shut_prob`` it dismantles the group (the
+    organisation sends nothing for ``disruption_days``; its heroin passes to rivals).
+    """
+
+    countries: tuple[str, ...] = ("KZ",)
+    route_shut_prob: Probability = 0.0
+    route_shut_days: int = Field(default=0, ge=0)
+    group_shut_prob: Probability = 0.0
+    disruption_days: int = Field(default=0, ge=0)
+
+
+# --- policies (interventions) -------------------------------------------------------------
 # What each mechanism does is in sim/policies.py; the numbers live in
 # scenarios/world/baseline_2009.yaml and scenarios/policy/*.yaml. Defaults here are the
-# neutral "not in force" values, so a world without a policies section runs as before.
+# neutral "not in force" values; the 2009 baseline switches on what was in force in 2009.
 
 
 class GreenZone(_Strict):
@@ -325,9 +389,17 @@ class ControlledDeliveries(_Strict):
 
 
 class Budget(_Strict):
-    """Counter-narcotics budgets scale inspection capacity (002 ¶7; 004 funding table)."""
+    """Counter-narcotics budgets scale inspection capacity (002 ¶7; 004 funding table).
+
+    Only the posts and patrols of ``agencies`` (the Kazakh agencies the programme and US
+    assistance pay for) are scaled; ``agency_funding`` scales one agency's own budget
+    further (the MVD's 2009 anti-narcotics money cut by 45 of 225 million tenge, ¶7).
+    """
 
     enabled: bool = False
+    agencies: tuple[str, ...] = ()
+    agency_funding: dict[str, Factor] = {}
+    agency_share_of_capacity: Probability = 0.0    # share of an agency's capacity its own budget pays
     programme_share_of_capacity: Probability = 0.0   # share of capacity the national programme pays for
     programme_funding: Factor = 1.0                   # programme funding relative to the baseline
     us_assistance_share_of_capacity: Probability = 0.0
@@ -374,6 +446,7 @@ class World(_Strict):
     detection: dict[Method, dict[Concealment, Probability]]
     corruption: Corruption
     patrols: dict[str, PatrolGroup] = {}
+    investigation: Investigation = Investigation()
     policies: Policies = Policies()
 
 
@@ -445,6 +518,10 @@ def _check_cross_references(p: Params) -> None:
                 raise ValueError(f"{where}.markets: unknown node {market!r}")
             if nodes[market].kind != "market":
                 raise ValueError(f"{where}.markets: node {market!r} is a {nodes[market].kind}, not a market")
+        countries = {n.country for n in nodes.values()}
+        for c in org.avoids_countries:
+            if c not in countries:
+                raise ValueError(f"{where}.avoids_countries: no node in country {c!r}")
     total_share = sum(o.flow_share for o in world.organisations.values())
     if abs(total_share - 1.0) > 1e-6:
         raise ValueError(f"world.organisations.*.flow_share: shares sum to {total_share:.4f}, not 1")

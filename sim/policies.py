@@ -1,4 +1,12 @@
-"""Policies: the interventions users compare, and how each one enters a model at setup.
+"""Policies: the interventions users compare, as data the model reads at setup.
+
+A policy never calls into a running model: it sets parameters of posts (staff, funding,
+watchers), the let-run rule of controlled deliveries and the officers' deterrence
+(:func:`policy_settings`), and the agents read them (:mod:`sim.agents`).
+
+The 2009 baseline already has what was in force in 2009 (the August 2008 budget cut, the
+MVD's own cut, controlled deliveries, the Russian UAVs, the reinforced Uzbek border);
+each policy preset is a change from it.
 
 A policy is switched on in config (``scenarios/policy/<name>.yaml`` sets
 ``world.policies.<mechanism>.enabled: true`` and its parameters; the numbers live in
@@ -24,9 +32,10 @@ This module says what each mechanism does to the model:
   three vehicle-mounted UAVs (range 500 km) watch the Kazakh-Russian green border and minor
   checkpoints within range of their bases;
 - **controlled deliveries** (002 ¶11): a found load is sometimes let run to its destination,
-  seized there, and the organisation behind it is disrupted (no supply for some days);
-- **budgets** (002 ¶7: the 93% cut of August 2008; 004: US assistance FY2005-2008): scale
-  the capacity of every post to inspect.
+  seized there, and the organisation behind it is disrupted (no supply for some days; its
+  heroin passes to its rivals);
+- **budgets** (002 ¶7: the 93% cut of August 2008 and the MVD's cut; 004: US assistance
+  FY2005-2008): scale the capacity of the Kazakh agencies' posts and patrols.
 
 One practice of 2009 is not a policy but a policy acts on it: **false couriers** (002 ¶27:
 customs officers at Kyzylzhar handing seized drugs to "false couriers" to pad their
@@ -34,22 +43,18 @@ statistics). It is modelled as *reporting*: a staged seizure adds to the reporte
 seizures, never to the true ones, so the mass balance ``entered = seized + delivered + in
 transit`` is untouched. Reported and true seizures are separate outcomes.
 
-Random draws of the policy mechanisms use the model's numpy generator (``model.rng``),
-the core rules use ``model.random``: a practice that only changes reporting (false
-couriers) leaves every true outcome of a seed exactly as it was.
+Random draws of controlled deliveries and investigations use the model's numpy generator
+(``model.rng``); the core rules use the agents' own streams, and false-courier stagings a
+stream of their own: a practice that only changes reporting leaves every true outcome of
+a seed exactly as it was.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from sim.network import CROSSING_KINDS, great_circle_km
+from sim.network import great_circle_km
 from sim.params import CONVEYANCES, ConfigError, InspectionProfile, Node, Params, World
-
-if TYPE_CHECKING:
-    from sim.agents import Courier, Officer, PostSide
-    from sim.model import NorthernRouteModel
 
 
 # --- policies that change the network (applied before routes are enumerated) -----------
@@ -100,21 +105,25 @@ def _dedicated(node: Node, role: str, keeps, profile: str | None) -> dict:
 # --- budgets and cost ---------------------------------------------------------------
 
 
-def funding_factor(world: World) -> float:
-    """Inspection capacity relative to full funding: the world's factor times budgets.
+def funding_factor(world: World, agency: str | None = None) -> float:
+    """Inspection capacity of an agency relative to full funding: the world's factor times budgets.
 
-    ``programme_share_of_capacity`` of the capacity is paid by the national
-    counter-narcotics programme and scales with its funding (0.07 after the 93% cut,
-    002 ¶7); ``us_assistance_share_of_capacity`` scales with US assistance relative to the
-    year the baseline ran on (FY2008, 004).
+    Budgets scale only the agencies they pay for (``budget.agencies``, the Kazakh
+    agencies): ``programme_share_of_capacity`` of their capacity is paid by the national
+    counter-narcotics programme and scales with its funding (0.07 after the 93% cut of
+    August 2008, 002 ¶7); ``us_assistance_share_of_capacity`` scales with US assistance
+    relative to FY2008 (004); ``agency_funding`` scales an agency's own budget on
+    ``agency_share_of_capacity`` of its capacity (the MVD's 2009 cut, ¶7). ``agency=None``
+    is a paid-for agency (the factor the budget applies where it applies).
     """
     base = world.inspection.funding_factor
     b = world.policies.budget
-    if not b.enabled:
+    if not b.enabled or (agency is not None and agency not in b.agencies):
         return base
     programme = 1.0 - b.programme_share_of_capacity * (1.0 - b.programme_funding)
     assistance = 1.0 + b.us_assistance_share_of_capacity * (b.us_assistance_usd / b.us_assistance_reference_usd - 1.0)
-    return base * max(0.0, programme) * max(0.0, assistance)
+    own = 1.0 - b.agency_share_of_capacity * (1.0 - b.agency_funding.get(agency, 1.0))
+    return base * max(0.0, programme) * max(0.0, assistance) * max(0.0, own)
 
 
 def policy_cost_usd_per_year(world: World) -> float:
@@ -139,197 +148,116 @@ def enabled_policies(world: World) -> list[str]:
     return names + [f"post:{node_id}" for node_id, post in pol.posts.items() if post.enabled]
 
 
-# --- the policies inside a running model ---------------------------------------------
+# --- the policies as data the model reads ------------------------------------------------
 
 
-class PolicyEffects:
-    """What the policies in force do inside one model, and what they counted.
+@dataclass(frozen=True)
+class Watch:
+    """Watchers at a node (a green-zone strip, UAV units) who spot a passing load."""
 
-    Built by the model at setup (after its network, before its posts). The model asks it:
-    the officers' deterrence and catch chance, the funding factor, a post's staff and its
-    surveillance; while running it calls :meth:`let_run`, :meth:`close_controlled_delivery`
-    and :meth:`after_seizure` at the moments those mechanisms act.
+    agency: str
+    spot_prob: float
+    officers: int
+    corruption: float
+
+
+@dataclass(frozen=True)
+class LetRun:
+    """The controlled-delivery rule (002 ¶11-12): which found loads run on, and what follows."""
+
+    countries: frozenset[str]
+    let_run_prob: float
+    success_prob: float
+    disruption_days: int
+    agency: str
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """What the policies in force set in one model; read by its agents, never calling back.
+
+    ``deterrence`` and ``catch_prob_per_bribe``: the officers' base levels (the
+    anti-corruption unit raises both, relative to the world's calibrated values);
+    ``protection_detection_factor``: how much more often protection is found out;
+    ``false_courier_detection``: the unit's chance to uncover a staging; ``let_run``: the
+    controlled-delivery rule, or None.
     """
 
-    def __init__(self, model: NorthernRouteModel):
-        self.model = model
-        world = model.world
-        self.world = world
-        pol = world.policies
-        unit = pol.anti_corruption_unit
-        self.deterrence = world.corruption.deterrence
-        self.catch_prob_per_bribe = world.corruption.catch_prob_per_bribe
-        if unit.enabled:   # relative to the world's (calibrated) values, so they stay meaningful
-            self.deterrence += unit.deterrence_gain * (1.0 - self.deterrence)
-            self.catch_prob_per_bribe = min(1.0, self.catch_prob_per_bribe * unit.catch_prob_factor)
-        self.funding_factor = funding_factor(world)
-        self.cost_usd_per_year = policy_cost_usd_per_year(world)
-        self._uav_units = self._uav_units_by_node(model)
-        fc = world.corruption.false_couriers
-        self._false_courier_posts = {model.network.index[n] for n in fc.posts} if fc.enabled else set()
-        # what the mechanisms counted
-        self.staged_g: dict[tuple[int, str], int] = defaultdict(int)   # (node, agency) -> grams re-reported
-        self.stagings = 0
-        self.stagings_uncovered = 0
-        self.controlled_let_run = 0
-        self.controlled_seized = 0
-        self.controlled_seized_g = 0
-        self.organisation_days_disrupted = 0
-        self.stock_lost_g = 0
+    deterrence: float
+    catch_prob_per_bribe: float
+    protection_detection_factor: float
+    false_courier_detection: float
+    let_run: LetRun | None
+    false_courier_posts: frozenset[str]
+    cost_usd_per_year: float
 
-    # --- setup: posts ---------------------------------------------------------------
 
-    def reinforced(self, node: Node, profile: InspectionProfile) -> InspectionProfile:
-        """The Kazakh side's profile at a post, with more staff on a reinforced border."""
-        br = self.world.policies.border_reinforcement
-        if br.enabled and node.border in br.borders and node.country == "KZ":
-            return profile.model_copy(update={"staff": profile.staff * br.staff_factor})
-        return profile
+def policy_settings(world: World) -> PolicySettings:
+    pol = world.policies
+    unit = pol.anti_corruption_unit
+    deterrence = world.corruption.deterrence
+    catch = world.corruption.catch_prob_per_bribe
+    if unit.enabled:
+        deterrence += unit.deterrence_gain * (1.0 - deterrence)
+        catch = min(1.0, catch * unit.catch_prob_factor)
+    cd = pol.controlled_deliveries
+    let_run = LetRun(frozenset(cd.countries), cd.let_run_prob, cd.success_prob, cd.disruption_days,
+                     cd.agency) if cd.enabled else None
+    fc = world.corruption.false_couriers
+    return PolicySettings(
+        deterrence=deterrence,
+        catch_prob_per_bribe=catch,
+        protection_detection_factor=unit.catch_prob_factor if unit.enabled else 1.0,
+        false_courier_detection=unit.false_courier_detection if unit.enabled else 0.0,
+        let_run=let_run,
+        false_courier_posts=frozenset(fc.posts) if fc.enabled else frozenset(),
+        cost_usd_per_year=policy_cost_usd_per_year(world),
+    )
 
-    def surveillance_at(self, node: Node) -> list[PostSide]:
-        """Watchers who see every load crossing here, whatever the border regime.
 
-        A green zone on the node's segment and UAV units in range add one surveillance
-        side each: a load is spotted with the given chance and, spotted, found (the
-        confrontation, and a possible bribe, follow as at any post).
-        """
-        from sim.agents import surveillance_side
+def staff_factor(world: World, node: Node) -> float:
+    """More officers on the Kazakh side of a reinforced border (002 ¶14)."""
+    br = world.policies.border_reinforcement
+    if br.enabled and node.border in br.borders and node.country == "KZ":
+        return br.staff_factor
+    return 1.0
 
-        sides = []
-        gz = self.world.policies.green_zone
-        if gz.enabled and node.kind == "green_crossing" and gz.segments.get(node.segment or ""):
-            sides.append(surveillance_side(self.model, node.id, node.agency or "border guards", gz.detection_prob,
-                                           gz.officers, gz.corruption))
-        units = self._uav_units.get(node.id, 0)
-        if units:
-            uav = self.world.policies.uav_surveillance
-            spot = 1.0 - (1.0 - uav.spot_prob_per_unit) ** units
-            sides.append(surveillance_side(self.model, node.id, uav.agency, spot, uav.officers, uav.corruption))
-        return sides
 
-    @staticmethod
-    def _uav_units_by_node(model: NorthernRouteModel) -> dict[str, int]:
-        """How many UAV units have each watched node within range of their base."""
-        uav = model.world.policies.uav_surveillance
-        if not uav.enabled:
-            return {}
-        network = model.network
-        bases = [network.node(b) for b in uav.bases]
-        units = {}
-        for node in network.nodes:
-            watched = node.kind in uav.node_kinds or (node.kind == "border_checkpoint" and node.profile in uav.checkpoint_profiles)
-            if node.border != "kz_ru" or not watched:
-                continue
-            n = sum(great_circle_km(b.lat, b.lon, node.lat, node.lon) <= uav.range_km for b in bases)
-            if n:
-                units[node.id] = n
-        return units
+def reinforced(world: World, node: Node, profile: InspectionProfile) -> InspectionProfile:
+    """The Kazakh side's profile at a post, with the reinforced staff."""
+    factor = staff_factor(world, node)
+    return profile if factor == 1.0 else profile.model_copy(update={"staff": profile.staff * factor})
 
-    # --- running: controlled deliveries -------------------------------------------------
 
-    def let_run(self, courier: Courier, node: int) -> bool:
-        """A load was found and not bribed away: let it run on as a controlled delivery?"""
-        cd = self.world.policies.controlled_deliveries
-        if not cd.enabled or courier.controlled or courier.leg >= len(courier.route.nodes) - 1:
-            return False
-        if self.model.network.nodes[node].country not in cd.countries:
-            return False
-        if self.model.rng.random() >= cd.let_run_prob:
-            return False
-        courier.controlled = True
-        self.controlled_let_run += 1
-        return True
+def watches_at(world: World, network, node: Node) -> list[Watch]:
+    """Watchers who see every load crossing here, whatever the border regime.
 
-    def close_controlled_delivery(self, courier: Courier, node: int, day: float) -> bool:
-        """A controlled load reached its destination: seize it there and disrupt its sender.
+    A green zone on the node's segment and UAV units in range add one watch each: a load
+    is spotted with the given chance and, spotted, found (the confrontation, and a
+    possible bribe, follow as at any post).
+    """
+    watches = []
+    gz = world.policies.green_zone
+    if gz.enabled and node.kind == "green_crossing" and gz.segments.get(node.segment or ""):
+        watches.append(Watch(node.agency or "border guards", gz.detection_prob, gz.officers, gz.corruption))
+    units = _uav_units(world, network, node)
+    if units:
+        uav = world.policies.uav_surveillance
+        spot = 1.0 - (1.0 - uav.spot_prob_per_unit) ** units
+        watches.append(Watch(uav.agency, spot, uav.officers, uav.corruption))
+    return watches
 
-        Returns whether it was seized (otherwise the trail was lost and it is delivered).
-        """
-        cd = self.world.policies.controlled_deliveries
-        if self.model.rng.random() >= cd.success_prob:
-            return False
-        grams, org = courier.shipment.grams, courier.organisation
-        self.model.seize(courier, node, day, cd.agency)
-        self.controlled_seized += 1
-        self.controlled_seized_g += grams
-        self.disrupt(org, day, cd.disruption_days)
-        return True
 
-    def disrupt(self, org, day: float, days: int) -> None:
-        """The organisation's people are arrested: its stock is lost, its supply halts."""
-        start = max(self.model.day, org.disrupted_until)
-        until = max(org.disrupted_until, int(day) + 1 + days)
-        self.organisation_days_disrupted += max(0, min(until, self.model.horizon_days) - start)
-        org.disrupted_until = until
-        self.stock_lost_g += org.stock_g
-        org.stock_g = 0
-        org.next_load = None
-
-    # --- running: false couriers ------------------------------------------------------
-
-    def after_seizure(self, grams: int, node: int, agency: str, officer: Officer) -> None:
-        """At a false-courier post the seizing officer may re-stage part of the load.
-
-        The officer does it with the same willingness that makes them take bribes
-        (corruptibility x (1 - deterrence)); with the anti-corruption unit at work, a
-        staging is uncovered with ``false_courier_detection`` and the officer is caught.
-        """
-        if node not in self._false_courier_posts:
-            return
-        rng = self.model.rng
-        if rng.random() >= officer.corruptibility * (1.0 - self.model.deterrence):
-            return
-        unit = self.world.policies.anti_corruption_unit
-        if unit.enabled and rng.random() < unit.false_courier_detection:
-            self.stagings_uncovered += 1
-            officer.get_caught()
-            return
-        share = self.world.corruption.false_couriers.recycle_share
-        self.staged_g[(node, agency)] += round(grams * share)
-        self.stagings += 1
-
-    # --- what the policies counted -------------------------------------------------------
-
-    def outcomes(self, out: dict[str, float]) -> dict[str, float]:
-        """Outcome keys of the policy mechanisms (always present, zero when off).
-
-        ``out`` is the summary computed so far (true seizures by border and agency).
-        """
-        nodes = self.model.network.nodes
-        staged_by_border: dict[str, int] = defaultdict(int)
-        staged_by_agency: dict[str, int] = defaultdict(int)
-        for (node, agency), grams in self.staged_g.items():
-            n = nodes[node]
-            if n.kind in CROSSING_KINDS and n.border:
-                staged_by_border[n.border] += grams
-            staged_by_agency[agency] += grams
-        staged_kg = sum(self.staged_g.values()) / 1000
-        true_kg = out["kg_seized"]
-        result = {
-            "kg_seized_true": true_kg,
-            "kg_seized_reported": true_kg + staged_kg,
-            "seizures_reported": out["seizures"] + self.stagings,
-            "kg_staged_false_couriers": staged_kg,
-            "false_courier_stagings": float(self.stagings),
-            "false_courier_stagings_uncovered": float(self.stagings_uncovered),
-            "reported_inflation": staged_kg / true_kg if true_kg else 0.0,
-            "controlled_deliveries": float(self.controlled_let_run),
-            "controlled_deliveries_seized": float(self.controlled_seized),
-            "kg_seized_controlled_delivery": self.controlled_seized_g / 1000,
-            "organisation_days_disrupted": float(self.organisation_days_disrupted),
-            "kg_stock_lost_disruption": self.stock_lost_g / 1000,
-            "policy_cost_usd": self.cost_usd_per_year * self.model.horizon_days / 365,
-        }
-        from sim.outcomes import slug
-
-        for key in [k for k in out if k.startswith("kg_seized_border_")]:
-            border = key.removeprefix("kg_seized_border_")
-            result[f"kg_seized_reported_border_{border}"] = out[key] + staged_by_border.get(border, 0) / 1000
-        agencies = {k.removeprefix("kg_seized_agency_") for k in out if k.startswith("kg_seized_agency_")}
-        staged_slugs = {slug(a): g for a, g in staged_by_agency.items()}
-        for name in sorted(agencies | set(staged_slugs)):
-            result[f"kg_seized_reported_agency_{name}"] = out.get(f"kg_seized_agency_{name}", 0.0) + staged_slugs.get(name, 0) / 1000
-        return result
+def _uav_units(world: World, network, node: Node) -> int:
+    """How many UAV units have this node within range of their base."""
+    uav = world.policies.uav_surveillance
+    if not uav.enabled or node.border != "kz_ru":
+        return 0
+    watched = node.kind in uav.node_kinds or (node.kind == "border_checkpoint" and node.profile in uav.checkpoint_profiles)
+    if not watched:
+        return 0
+    bases = [network.node(b) for b in uav.bases]
+    return sum(great_circle_km(b.lat, b.lon, node.lat, node.lon) <= uav.range_km for b in bases)
 
 
 # --- presets and briefings (implemented in sim.brief; the command line looks here) ----

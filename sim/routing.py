@@ -7,6 +7,14 @@ ones not much slower than the fastest. An organisation values a route by its exp
 profit per kilo, ``P(arrive) x market price - trip cost per kilo``, where ``P(arrive)``
 comes from its own beliefs about the risk at each node; it picks among routes by a logit
 rule, so flows shift smoothly as beliefs change (route displacement).
+
+Many candidate routes share most of their nodes (forty variants of one road corridor,
+two of the one rail line). A plain logit counts each variant as a separate option, so a
+corridor or conveyance with more variants draws more traffic for no reason but the size
+of its menu. The choice is therefore a path-size logit (Ben-Akiva and Bierlaire 1999):
+each route's weight is multiplied by its path size, the share of its nodes it does not
+share with the other routes of the menu, so a bundle of near-identical routes weighs
+about as much as one distinct route.
 """
 
 from __future__ import annotations
@@ -50,18 +58,49 @@ class RouteMenu:
         self.flat_index = np.asarray(flat, dtype=np.intp)
         self.starts = np.asarray(starts, dtype=np.intp)
         self.cost_per_kg = np.asarray([r.cost_per_kg for r in routes])
+        self.log_path_size = np.log(_path_sizes(self.flat_index, self.starts))
 
     def expected_profit_per_kg(self, log_safe: np.ndarray) -> np.ndarray:
         """Expected profit per kilo of each route given log P(pass) per (node, conveyance)."""
         log_arrive = np.add.reduceat(log_safe[self.flat_index], self.starts)
         return np.exp(log_arrive) * self.market_price - self.cost_per_kg
 
-    def choose(self, log_safe: np.ndarray, temperature: float, u: float) -> Route:
-        """Logit choice among routes, driven by one uniform draw ``u`` in [0, 1)."""
-        profit = self.expected_profit_per_kg(log_safe)
-        weights = np.exp((profit - profit.max()) / temperature)
+    def loss_probability(self, log_safe: np.ndarray) -> np.ndarray:
+        """Perceived chance of losing a load on each route, given log P(pass) per node."""
+        return -np.expm1(np.add.reduceat(log_safe[self.flat_index], self.starts))
+
+    def choose(self, log_safe: np.ndarray, temperature: float, u: float, tolerance: float = 1.0) -> tuple[Route, float]:
+        """Path-size logit choice among the routes within the loss tolerance.
+
+        Returns the route, driven by one uniform draw ``u`` in [0, 1), and its perceived
+        chance of loss. Routes whose chance of loss exceeds ``tolerance`` are dropped while
+        any route is within it; if none is, all stay in the choice (the caller sends a
+        smaller load).
+        """
+        log_arrive = np.add.reduceat(log_safe[self.flat_index], self.starts)
+        loss = -np.expm1(log_arrive)
+        profit = np.exp(log_arrive) * self.market_price - self.cost_per_kg
+        utility = profit / temperature + self.log_path_size
+        tolerable = loss <= tolerance
+        if tolerable.any() and not tolerable.all():
+            utility = np.where(tolerable, utility, -np.inf)
+        weights = np.exp(utility - utility.max())
         cumulative = np.cumsum(weights)
-        return self.routes[int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))]
+        pick = min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(self.routes) - 1)
+        return self.routes[pick], float(loss[pick])
+
+
+def _path_sizes(flat_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Path size of each route: the mean over its (node, conveyance) steps of 1 / routes using it.
+
+    A route that shares no step with another has path size 1; each of k identical routes
+    has 1/k. (Node-based path size: every step counts the same, as nodes are the places a
+    load can be lost.)
+    """
+    counts = np.bincount(flat_index)
+    inverse = 1.0 / counts[flat_index]
+    lengths = np.diff(np.append(starts, len(flat_index)))
+    return np.add.reduceat(inverse, starts) / lengths
 
 
 def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, str, str], list[Route]]:

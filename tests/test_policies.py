@@ -63,14 +63,15 @@ def test_green_zone_lowers_flow_over_its_unofficial_crossings(baseline):
     before, after = _outcomes(baseline, seeds, keys), _outcomes(zoned, seeds, keys)
     zone_before, zone_after = before[:, :2].sum(axis=1), after[:, :2].sum(axis=1)
     assert (zone_after < zone_before).all()
-    assert zone_after.mean() < 0.5 * zone_before.mean()
+    # organisations learn from evidence (sim.beliefs): within 120 days a third of the flow has left
+    assert zone_after.mean() < 0.75 * zone_before.mean()
 
 
 def test_green_zone_watches_only_its_segments_green_crossings():
     model = NorthernRouteModel(_params("+policy=[green_zone_uzbek]"), rng=0)
-    watched = {model.network.nodes[p.node].id for p in model.posts if p is not None and p.surveillance}
-    assert watched == {"kz_uz_green"}
-    side = next(p for p in model.posts if p is not None and p.surveillance).surveillance[0]
+    zone = [p for p in model.posts if p is not None and any(s.agency == "KNB border service" for s in p.surveillance)]
+    assert {model.network.nodes[p.node].id for p in zone} == {"kz_uz_green"}
+    side = zone[0].surveillance[0]
     assert side.p_inspect == [0.3] * 5 and side.p_detect == [1.0] * 5
     assert side.agency == "KNB border service"
 
@@ -83,13 +84,13 @@ def test_green_zone_policies_combine_their_segments():
 # --- the Kazakh-Russian border regime ----------------------------------------------------------
 
 
-def test_customs_union_preset_lowers_kz_ru_inspections_and_moves_seizures_on():
-    keys = ("inspections_border_kz_ru", "kg_seized_border_kz_ru", "kg_seized_eu_border")
+def test_customs_union_preset_lowers_kz_ru_inspections_and_its_share_of_seizures():
+    keys = ("inspections_border_kz_ru", "kg_seized_border_kz_ru", "kg_seized")
     seeds = range(3)
     two = _outcomes(_params("preset=baseline_2009"), seeds, keys)
     union = _outcomes(_params("preset=regime_customs_union"), seeds, keys)
     assert union[:, 0].mean() < 0.5 * two[:, 0].mean()
-    share_kz_ru = lambda a: a[:, 1].sum() / (a[:, 1].sum() + a[:, 2].sum())  # noqa: E731
+    share_kz_ru = lambda a: a[:, 1].sum() / a[:, 2].sum()  # noqa: E731
     assert share_kz_ru(union) < share_kz_ru(two)
 
 
@@ -99,14 +100,14 @@ def test_customs_union_preset_lowers_kz_ru_inspections_and_moves_seizures_on():
 def test_anti_corruption_unit_reduces_bribes_taken(baseline):
     unit = _params("+policy=[anti_corruption_unit]")
     model, world = NorthernRouteModel(unit, rng=0), baseline.world.corruption
-    assert model.deterrence == pytest.approx(world.deterrence + 0.4 * (1 - world.deterrence))
-    assert model.catch_prob_per_bribe == pytest.approx(3 * world.catch_prob_per_bribe)
-    keys = ("bribes", "bribes_usd", "officers_caught")
+    assert model.settings.deterrence == pytest.approx(world.deterrence + 0.4 * (1 - world.deterrence))
+    assert model.settings.catch_prob_per_bribe == pytest.approx(3 * world.catch_prob_per_bribe)
+    keys = ("bribes", "bribes_usd", "protected_passages")
     seeds = range(6)
     before, after = _outcomes(baseline, seeds, keys), _outcomes(unit, seeds, keys)
     assert after[:, 0].sum() < 0.8 * before[:, 0].sum()
     assert after[:, 1].sum() < before[:, 1].sum()
-    assert after[:, 2].sum() > before[:, 2].sum()
+    assert after[:, 2].sum() < before[:, 2].sum()      # fewer bribes, fewer officers paid to protect
 
 
 @pytest.fixture(scope="module")
@@ -184,13 +185,23 @@ def test_inl_checkpoints_become_posts_that_seize():
     assert seized_at & inl
 
 
-def test_uavs_watch_kazakh_russian_crossings_within_range_of_their_bases():
-    model = NorthernRouteModel(_params("+policy=[uav_surveillance]"), rng=0)
-    watched = {model.network.nodes[p.node].id: p.surveillance[0].p_inspect[0]
-               for p in model.posts if p is not None and p.surveillance}
+def _watched(model):
+    return {model.network.nodes[p.node].id: p.surveillance[0].p_inspect[0]
+            for p in model.posts if p is not None and p.surveillance}
+
+
+def test_the_urals_uavs_of_2008_watch_crossings_within_range_of_their_bases():
+    model = NorthernRouteModel(_params(), rng=0)    # 003 ¶6: delivered early 2008, in the 2009 baseline
+    watched = _watched(model)
     assert set(watched) == {"kz_ru_green_west", "kz_kostanay_simplified", "kz_ru_urals_minor"}
     assert watched["kz_kostanay_simplified"] == pytest.approx(1 - 0.95 ** 3)   # all three units in range
     assert all(p.surveillance[0].agency == "Russian FSB border service" for p in model.posts if p and p.surveillance)
+
+
+def test_uavs_in_every_directorate_watch_the_border_further_east():
+    base, more = _watched(NorthernRouteModel(_params(), rng=0)), _watched(NorthernRouteModel(_params("+policy=[uav_surveillance]"), rng=0))
+    assert set(base) < set(more) and "kz_ru_green_east" in more
+    assert all(more[n] >= base[n] for n in base)
 
 
 # --- controlled deliveries, budgets ----------------------------------------------------------------
@@ -209,19 +220,29 @@ def test_controlled_deliveries_seize_at_destination_and_disrupt_organisations():
     assert len(at_destination) == s["controlled_deliveries_seized"]
     assert (at_destination["outcome_node"].astype(str) == at_destination["market"].astype(str)).all()
     assert s["kg_entered"] == pytest.approx(s["kg_seized"] + s["kg_delivered"] + s["kg_in_transit"])
-    assert s["kg_entered"] < simulate(_params(), seed=0, keep_events=False).summary["kg_entered"]
+    # a disrupted organisation's heroin passes to its rivals: the flow does not vanish
+    assert s["kg_reassigned_disruption"] > 0
+    assert s["kg_entered"] == pytest.approx(simulate(_params(), seed=0, keep_events=False).summary["kg_entered"], rel=0.03)
 
 
-def test_budgets_scale_inspection_capacity():
-    cut = load_params(["+policy=[budget_cut_2008]"]).world
-    assert funding_factor(cut) == pytest.approx(1 - 0.3 * (1 - 0.0714))
+def test_the_2009_budgets_scale_only_the_kazakh_agencies():
+    base = load_params().world
+    programme_cut = 1 - 0.3 * (1 - 0.0714)
+    assert funding_factor(base, "KNB border service") == pytest.approx(programme_cut)
+    assert funding_factor(base, "MVD police") == pytest.approx(programme_cut * (1 - 0.3 * 0.2))   # the MVD's own cut, ¶7
+    assert funding_factor(base, "Russian FSB border service") == pytest.approx(1.0)
+    restored = load_params(["+policy=[budget_restored]"]).world
+    assert funding_factor(restored, "KNB border service") == pytest.approx(1.0)
     fy05 = load_params(["+policy=[us_assistance_fy05]"]).world
-    assert funding_factor(fy05) == pytest.approx(1 + 0.05 * (2.4e6 / 1.01e6 - 1))
-    assert funding_factor(load_params(["+policy=[us_assistance_fy08]"]).world) == pytest.approx(1.0)
+    assert funding_factor(fy05, "KZ customs") == pytest.approx(programme_cut * (1 + 0.05 * (2.4e6 / 1.01e6 - 1)))
     base_model = NorthernRouteModel(_params(), rng=0)
-    cut_model = NorthernRouteModel(_params("+policy=[budget_cut_2008]"), rng=0)
-    i = base_model.network.index["kz_zhibek_zholy"]
-    assert cut_model.posts[i].sides[0].p_inspect[0] == pytest.approx(base_model.posts[i].sides[0].p_inspect[0] * funding_factor(cut))
+    restored_model = NorthernRouteModel(_params("+policy=[budget_restored]"), rng=0)
+    for node_id in ("kz_zhibek_zholy", "kz_zhanazhol", "tj_panji_poyon", "eu_medininkai"):
+        i = base_model.network.index[node_id]
+        for before, after in zip(base_model.posts[i].sides, restored_model.posts[i].sides):
+            ratio = after.p_inspect[0] / before.p_inspect[0]
+            kazakh = before.agency in restored.policies.budget.agencies
+            assert ratio == pytest.approx(1 / programme_cut if kazakh else 1.0), (node_id, before.agency)
 
 
 def test_reinforcement_adds_staff_on_the_kazakh_side_only():
@@ -235,9 +256,11 @@ def test_reinforcement_adds_staff_on_the_kazakh_side_only():
 
 def test_policy_costs_add_up_over_the_horizon():
     s = simulate(_params("+policy=[green_zone_kyrgyz,anti_corruption_unit]", horizon=73), seed=0, keep_events=False).summary
-    assert s["policy_cost_usd"] == pytest.approx((2 * 5_000_000 + 2_000_000) * 73 / 365)
+    base = simulate(_params(horizon=73), seed=0, keep_events=False).summary   # the 2009 measures cost too
+    assert base["policy_cost_usd"] == pytest.approx((3_000_000 + 1_500_000 + 500_000) * 73 / 365)
+    assert s["policy_cost_usd"] - base["policy_cost_usd"] == pytest.approx((2 * 5_000_000 + 2_000_000) * 73 / 365)
     assert enabled_policies(load_params(["+policy=[green_zone_kyrgyz,anti_corruption_unit]"]).world) == [
-        "green_zone", "anti_corruption_unit"]
+        "green_zone", "anti_corruption_unit", "border_reinforcement", "uav_surveillance", "controlled_deliveries", "budget"]
 
 
 # --- bad settings ---------------------------------------------------------------------------------

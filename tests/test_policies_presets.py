@@ -26,7 +26,7 @@ def baseline():
 def test_the_issue_asks_for_these_presets():
     wanted = {"baseline_2009", "green_zone_kyrgyz", "dedicated_checkpoints", "anti_corruption_unit",
               "regime_single_inspection", "regime_customs_union", "mobile_patrols_south", "inl_checkpoints",
-              "uav_surveillance", "controlled_deliveries", "budget_cut_2008", "us_assistance_fy05",
+              "uav_surveillance", "controlled_deliveries", "budget_restored", "us_assistance_fy05",
               "supply_shock_2016", "supply_surge_2021", "supply_surge_2021_with_package"}
     assert wanted <= set(PRESETS)
     assert sum(name.startswith("package_") for name in PRESETS) >= 2
@@ -59,7 +59,8 @@ def test_package_presets_combine_policies():
 def test_a_preset_takes_further_overrides_and_policies():
     params = load_params(["preset=regime_customs_union", "+policy=[anti_corruption_unit]", "horizon_days=30"])
     assert params.regime.name == "customs_union" and params.horizon_days == 30
-    assert enabled_policies(params.world) == ["anti_corruption_unit"]
+    assert enabled_policies(params.world) == ["anti_corruption_unit", "border_reinforcement", "uav_surveillance",
+                                              "controlled_deliveries", "budget"]   # with what was in force in 2009
 
 
 def test_every_policy_config_composes_alone(baseline):
@@ -69,7 +70,7 @@ def test_every_policy_config_composes_alone(baseline):
 
 
 def test_briefing_of_a_name_and_of_a_non_preset_config():
-    assert "# Controlled deliveries" in briefing_markdown("controlled_deliveries")
+    assert "# Twice the controlled deliveries" in briefing_markdown("controlled_deliveries")
     assert briefing_markdown(compose_config([])) is None
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         briefing_markdown("nope")

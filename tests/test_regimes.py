@@ -50,16 +50,19 @@ def _inspections_and_seizures(params, seeds):
         model.run()
         inspections = sum(p.inspections for p in _kz_ru_posts(model))
         summary = simulate(params, seed=seed, keep_events=False).summary
-        rows.append((inspections, summary["kg_seized_border_kz_ru"], summary["kg_seized_eu_border"]))
+        rows.append((inspections, summary["kg_seized_border_kz_ru"], summary["kg_seized"]))
     return np.array(rows)
 
 
-def test_customs_union_moves_seizures_from_the_kazakh_russian_border_toward_the_eu(regime_params):
+def test_customs_union_moves_seizures_away_from_the_kazakh_russian_border(regime_params):
+    """Fewer inspections and seizures at the KZ-RU border; its share of all seizures falls.
+
+    (Where the seized kilos go instead is not asserted: the regime's TIR factor also opens
+    fewer sealed trucks at the EU border, so seizures there need not rise.)
+    """
     seeds = range(3)
     two = _inspections_and_seizures(regime_params["two_sided"], seeds)
     union = _inspections_and_seizures(regime_params["customs_union"], seeds)
     assert union[:, 0].mean() < 0.6 * two[:, 0].mean()          # fewer inspections at the KZ-RU border
     assert union[:, 1].mean() < two[:, 1].mean()                # fewer kg seized there
-    share_two = two[:, 1].sum() / (two[:, 1].sum() + two[:, 2].sum())
-    share_union = union[:, 1].sum() / (union[:, 1].sum() + union[:, 2].sum())
-    assert share_union < share_two                              # seizures happen further on
+    assert union[:, 1].sum() / union[:, 2].sum() < two[:, 1].sum() / two[:, 2].sum()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from sim import inspection
-from sim.economics import bribe_offer_usd, mean_load_kg, trip_cost_per_kg, trip_cost_usd
+from sim.corruption import Integrity, bribe_acceptance_probability, bribe_offer_usd
+from sim.economics import mean_load_kg, trip_cost_per_kg, trip_cost_usd
 from sim.params import Regime
 
 probabilities = st.floats(0, 1)
@@ -45,14 +46,14 @@ def test_detection_methods_combine_as_independent_chances():
 @given(probabilities, probabilities, st.floats(0, 1e6), st.floats(0, 1e6))
 def test_bribes_tempt_more_when_larger_and_less_when_deterred(c, d, b1, b2):
     low, high = sorted((b1, b2))
-    p_low = inspection.bribe_acceptance_probability(c, d, low, 4000)
-    p_high = inspection.bribe_acceptance_probability(c, d, high, 4000)
+    p_low = bribe_acceptance_probability(c, d, low, 4000)
+    p_high = bribe_acceptance_probability(c, d, high, 4000)
     assert 0 <= p_low <= p_high <= c * (1 - d) + 1e-12
 
 
 def test_deterrence_lowers_bribe_taking():
-    weak = inspection.bribe_acceptance_probability(0.5, 0.1, 5000, 4000)
-    strong = inspection.bribe_acceptance_probability(0.5, 0.8, 5000, 4000)
+    weak = bribe_acceptance_probability(0.5, 0.1, 5000, 4000)
+    strong = bribe_acceptance_probability(0.5, 0.8, 5000, 4000)
     assert strong < weak
 
 
@@ -83,4 +84,27 @@ def test_prices_and_pay_follow_the_sources(baseline_params):
     assert 8000 <= truck.courier_pay_usd_per_km * 4000 <= 12000
     assert trip_cost_per_kg(truck, 4000) == pytest.approx(trip_cost_usd(truck, 4000) / mean_load_kg(truck))
     assert mean_load_kg(truck) == pytest.approx(truck.size.median_kg * math.exp(truck.size.sigma ** 2 / 2))
-    assert bribe_offer_usd(10, 4000, 0.15) == pytest.approx(6000)
+
+
+
+def test_a_bribe_is_months_of_pay_capped_by_what_the_load_is_worth():
+    # six months of a $500 wage, unless 15% of the load's local value is less
+    assert bribe_offer_usd(10, 4000, 0.15, 500, 6) == pytest.approx(3000)
+    assert bribe_offer_usd(1, 4000, 0.15, 500, 6) == pytest.approx(600)
+    assert bribe_offer_usd(1000, 25000, 0.15, 500, 6) == pytest.approx(3000)
+
+
+def test_inspection_share_counts_smuggled_loads_as_traffic():
+    assert inspection.share_inspected(20, 2000, 1.0) == pytest.approx(0.01)
+    assert inspection.share_inspected(20, 2000 + 2000, 1.0) == pytest.approx(0.005)
+    assert inspection.share_inspected(0, 2000, 1.0) == 0.0
+
+
+def test_corruption_cases_raise_deterrence_for_a_while():
+    integrity = Integrity(base=0.2, per_case=0.1, memory_days=90)
+    assert integrity.deterrence(0) == pytest.approx(0.2)
+    integrity.note_case(10)
+    integrity.note_case(20)
+    assert integrity.deterrence(30) == pytest.approx(1 - 0.8 * 0.9 ** 2)
+    assert integrity.deterrence(105) == pytest.approx(1 - 0.8 * 0.9)    # the first case is forgotten
+    assert integrity.deterrence(200) == pytest.approx(0.2)
