@@ -78,11 +78,12 @@ def test_the_python_example_of_the_readme_runs():
     assert "kg_seized_kz" in result.summary and len(result.shipments) > 0
 
 
-def test_readme_budget_cut_example_is_the_budget_policy():
-    """README: `+policy=[budget_cut_2008]  # the 2008 budget cut (002 ¶7)` (it used to say
-    `world.inspection.funding_factor=0.07`, which cuts all capacity by 93%, not the 28% the
-    budget policy models)."""
-    assert "+policy=[budget_cut_2008]" in README and "funding_factor=0.07" not in README
+def test_readme_budget_example_is_the_budget_policy():
+    """README: `+policy=[budget_restored]  # budgets before the 2008 cuts` (the cut is in the
+    2009 baseline; the README once said `world.inspection.funding_factor=0.07`, which cuts all
+    capacity by 93%, not the 28% the budget mechanism models)."""
+    assert "+policy=[budget_restored]" in README and "funding_factor=0.07" not in README
+    assert (REPO / "scenarios" / "policy" / "budget_restored.yaml").is_file()
 
 
 def test_readme_regimes_exist():
@@ -153,9 +154,10 @@ def test_budget_cut_is_seven_percent_of_the_programme_and_28_percent_of_capacity
     """docs/policies.md: "funded at 1.2/16.8 = 7% of its level ... every post inspects 28% less"."""
     from sim.policies import funding_factor
 
-    world = _preset("budget_cut_2008").world
+    world = _preset("baseline_2009").world          # the August 2008 cut is in force in the 2009 baseline
     assert world.policies.budget.programme_funding == pytest.approx(1.2 / 16.8, abs=5e-4)
-    assert 1 - funding_factor(world) == pytest.approx(0.28, abs=0.005)
+    assert 1 - funding_factor(world, "KNB border service") == pytest.approx(0.28, abs=0.005)
+    assert funding_factor(world, "Russian border service") == world.inspection.funding_factor   # only Kazakh agencies lost it
 
 
 def test_packages_hold_the_policies_the_table_lists():
@@ -174,7 +176,7 @@ def test_policy_outcome_keys_are_present_and_zero_when_off(baseline):
     """docs/policies.md: "All keys are present in every run (zero when a mechanism is off)"."""
     s = simulate(with_updates(baseline, {"horizon_days": 20}), seed=0, keep_events=False).summary
     for key in ("controlled_deliveries", "controlled_deliveries_seized", "kg_seized_controlled_delivery",
-                "organisation_days_disrupted", "kg_stock_lost_disruption", "policy_cost_usd", "kg_reaching_eu",
+                "organisation_days_disrupted", "kg_reassigned_disruption", "policy_cost_usd", "kg_reaching_eu",
                 "kg_seized_true", "kg_seized_reported", "kg_staged_false_couriers", "reported_inflation"):
         assert key in s, key
     for key in ("controlled_deliveries", "organisation_days_disrupted", "policy_cost_usd"):

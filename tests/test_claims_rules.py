@@ -168,7 +168,7 @@ def test_traffickers_costs_include_the_bribes_they_paid():
     same loads by the same routes whatever happens to them, so the trip costs are the same
     with and without bribes, and the costs differ by exactly the bribes paid."""
     params = _params(**{"world.corruption.deterrence": 0.0, "world.inspection.inspections_per_officer_day": 10.0,
-                        "world.learning.rate_on_seizure": 0.0, "world.learning.rate_on_passage": 0.0,
+                        "world.learning.prior_strength": 1e6, "world.learning.forgetting_per_day": 0.0,
                         "world.learning.news_weight": 0.0})
     bribing = simulate(params, seed=1, keep_events=False)
     honest = simulate(with_updates(params, {"world.corruption.bribe_share_of_value": 0.0}), seed=1, keep_events=False)
