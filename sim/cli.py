@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_config_dir() -> str | None:
     """The user's config folder of the current Hydra run (``--config-dir``), if any."""
+    if not HydraConfig.initialized():              # called from Python, outside a Hydra run
+        return None
     for source in HydraConfig.get().runtime.config_sources:
         if source.provider == "command-line" and source.schema == "file":
             return source.path

@@ -264,7 +264,7 @@ class Corruption(_Strict):
     deterrence: Probability
     catch_prob_per_bribe: Probability
     deterrence_per_case: Probability = 0.0
-    case_memory_days: int = Field(default=90, ge=1)
+    case_memory_days: int = Field(default=90, ge=1, le=3650)
     protection: Protection = Protection()
     false_couriers: FalseCouriers = FalseCouriers()
 
@@ -294,9 +294,9 @@ class Investigation(_Strict):
 
     countries: tuple[str, ...] = ("KZ",)
     route_shut_prob: Probability = 0.0
-    route_shut_days: int = Field(default=0, ge=0)
+    route_shut_days: int = Field(default=0, ge=0, le=3650)
     group_shut_prob: Probability = 0.0
-    disruption_days: int = Field(default=0, ge=0)
+    disruption_days: int = Field(default=0, ge=0, le=3650)
 
 
 # --- policies (interventions) -------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_the_cost_estimate_scales_with_flow_and_horizon():
 
 
 @pytest.mark.parametrize("updates, message", [
-    ({"horizon_days": 10**9}, "19.6 billion shipments"),
+    ({"horizon_days": 10**9}, r"[0-9.]+ billion shipments"),
     ({"world.flow.heroin_kg_per_year": 1e12}, "shipments"),
     ({"world.flow.supply_multiplier": 10, "world.flow.heroin_kg_per_year": 1e6, "horizon_days": 36_500}, "memory"),
 ])
