@@ -39,7 +39,7 @@ def _assert_balanced(model, summary=None) -> None:
     assert set(on_road) == in_transit_ids                   # the loads the ledger thinks travel, travel
     assert sum(on_road.values()) == by_outcome["in_transit"] == ledger.in_transit_g
     assert ledger.supplied_g == ledger.entered_g + stock        # disruption moves heroin to rivals, never loses it
-    assert ledger.supplied_g == sum(o.received_g for o in model.organisations) - ledger.reassigned_g
+    assert ledger.supplied_g == sum(o.received_g - o.passed_on_g for o in model.organisations)   # handed on, not lost
     if summary is not None:
         assert summary["kg_in_transit"] * 1000 == sum(on_road.values())
 
