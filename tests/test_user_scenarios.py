@@ -23,7 +23,7 @@ from sim.sweep import run_experiments
 from sim.sweep.design import build_experiments, load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "my_scenarios"
+EXAMPLE = REPO / "docs" / "examples" / "my_scenarios"
 GUIDE = REPO / "docs" / "own_scenarios.md"
 
 SUPPLY_POLICY = """# @package _global_
@@ -270,7 +270,7 @@ def _guide_command(word: str) -> list[str]:
 
 
 def test_the_guides_compare_command_runs_and_the_new_post_seizes(user_dir, tmp_path, capsys):
-    args = [str(user_dir) if a == "examples/my_scenarios" else a for a in _guide_command("compare")]
+    args = [str(user_dir) if a == "docs/examples/my_scenarios" else a for a in _guide_command("compare")]
     assert "--config-dir" in args and "--replications" in args
     assert sim_main(["compare", *args, "--out", str(tmp_path / "cmp"), "--engine", "serial", "--quiet", "--no-maps"]) == 0
     runs = pd.read_csv(tmp_path / "cmp" / "runs.csv").set_index("scenario")
@@ -284,5 +284,5 @@ def test_the_guides_compare_command_runs_and_the_new_post_seizes(user_dir, tmp_p
 
 def test_the_guides_brief_command_prints_the_users_briefing(capsys):
     args = _guide_command("brief")
-    assert sim_main(["brief", *[str(REPO / a) if a.startswith("examples/") else a for a in args]]) == 0
+    assert sim_main(["brief", *[str(REPO / a) if a.startswith("docs/examples/") else a for a in args]]) == 0
     assert "this user's assumptions" in capsys.readouterr().out
