@@ -35,7 +35,7 @@ import sim.sweep.runner as runner
 from sim.sweep import Experiment, run_experiments, sigterm_as_interrupt
 from sim.sweep.worker import run_experiment
 
-FINISHED = sys.argv[2]
+FINISHED = sys.argv[2] if len(sys.argv) > 2 else None   # None when a test imports experiments()
 
 def experiments():
     return [Experiment(f"run{{i:02d}}", (), {{"world.flow.supply_multiplier": 0.8 + 0.02 * i}}, seed=i,
