@@ -201,7 +201,7 @@ class NorthernRouteModel(mesa.Model):
         """One side's crew at a post: capacity (funded staff) against the licit traffic it sees."""
         world = self.world
         capacity = profile.staff * world.inspection.inspections_per_officer_day * funding_factor(world, agency)
-        traffic = profile.traffic_per_day * node.n_crossings
+        traffic = profile.traffic_per_day * node.n_crossings * self._traffic_factor(node)
         targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
         p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
                                                      for m in profile.methods) for c in CONVEYANCES]
@@ -211,6 +211,16 @@ class NorthernRouteModel(mesa.Model):
         return PostSide(agency=agency, p_inspect=[inspection.share_inspected(capacity, traffic, t) for t in targeting],
                         p_detect=p_detect, officers=officers, staff=profile.staff, capacity=capacity,
                         licit_traffic=traffic, targeting=targeting)
+
+    def _traffic_factor(self, node) -> float:
+        """Licit traffic at a post relative to 2009: the regime's on the Kazakh-Russian border.
+
+        Freer trade across that border (002 ¶6: measures to expedite licit goods; the
+        customs union) brings more licit vehicles, so a crew's capacity covers a smaller share.
+        """
+        if node.kind == "border_checkpoint" and node.border == "kz_ru":
+            return self.regime.licit_traffic_factor
+        return 1.0
 
     def _watchers(self, node, watch) -> PostSide:
         """Watchers (a green-zone strip, UAVs) who spot a passing load; spotted, it is found."""
