@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config
+from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, resolve_config_timeline
 from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
@@ -137,9 +137,12 @@ def _checked_params(cfg: DictConfig, overrides: list[str]):
     from sim import scenario_checks as checks
 
     data = config_to_dict(cfg)
+    loader = GlobalHydra.instance().config_loader()
     checks.check_top_level_keys(data, overrides)
     checks.check_run_settings(data)
-    checks.check_contradictions(GlobalHydra.instance().config_loader(), overrides)
+    checks.check_contradictions(loader, overrides)
+    checks.check_calendar(data, overrides)
+    resolve_config_timeline(cfg, loader, "config", overrides)
     return params_from_config(cfg)
 
 
