@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, resolve_config_timeline
-from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, summary_table, write_run
+from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, phase_summary_table, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
 
@@ -125,6 +125,8 @@ def run_scenario(cfg: DictConfig) -> Path:
         write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
                   extra_files=briefing)
     print(summary_table(result.summary, result.seed, spread, n_runs))
+    if result.params.timeline:
+        print("\n" + phase_summary_table(result))
     print(f"\nRun directory: {out_dir}")
     return out_dir
 

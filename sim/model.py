@@ -36,6 +36,7 @@ from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
 from sim.ledger import Ledger
 from sim.network import POST_KINDS, build_network
+from sim.outcomes import FLOW_SERIES, flow_edges
 from sim.params import CONVEYANCES, ConfigError, Params
 from sim.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
 from sim.routing import RouteMenu, build_route_menus
@@ -97,6 +98,7 @@ class NorthernRouteModel(mesa.Model):
         self._patrols_made = 0
         self._route_key = None
         self.use_rules(self.phases[0].params)
+        self.flow_edges = flow_edges(self.network)   # links of the daily border flows (node set never changes)
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_REPORTERS)
 
     # --- the schedule -------------------------------------------------------------
@@ -183,6 +185,11 @@ class NorthernRouteModel(mesa.Model):
         """
         key = np.random.SeedSequence([int(self._seed) & (2**64 - 1), zlib.crc32(purpose.encode()), index]).generate_state(2)
         return random.Random(int(key[0]) << 32 | int(key[1]))
+
+    def kg_flow(self, series: str) -> float:
+        """Kilos carried so far over the links of one of :data:`sim.outcomes.FLOW_SERIES`."""
+        flow = self.ledger.edge_flow_g
+        return sum(flow.get(edge, 0) for edge in self.flow_edges[series]) / 1000.0
 
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
@@ -439,4 +446,5 @@ DAILY_REPORTERS = {
     "bribes_usd": lambda m: m.ledger.bribes_usd,
     "bribes": lambda m: m.ledger.bribes_count,
     "couriers_on_road": lambda m: len(m.arrivals),
+    **{series: (lambda m, s=series: m.kg_flow(s)) for series in FLOW_SERIES},   # by border: periods, displacement
 }

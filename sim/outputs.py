@@ -5,7 +5,10 @@ A run directory holds:
 - ``shipments.parquet``: one row per shipment (who, how, how much, where it ended);
 - ``events.parquet``: the tidy per-shipment event log (dispatched, passed, inspected,
   bribed, seized, delivered, with day, node and agency);
-- ``daily.parquet`` and ``daily.csv``: the per-day time series;
+- ``daily.parquet`` and ``daily.csv``: the per-day time series (day number and calendar date);
+- ``monthly.csv``: the headline outcomes per calendar month;
+- ``phases.csv``: the headline outcomes per phase between the timeline's events
+  (one phase without a timeline);
 - ``config.yaml``: the resolved configuration that produced the run;
 - ``route_map.png`` and ``timeseries.png``: the pictures;
 - ``summary.json``: the outcomes, the seed, and where the numbers come from. It is
@@ -26,14 +29,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import pandas as pd
 import yaml
 
+from sim.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
 from sim.run import RunResult
+from sim.timeline import event_marks
 
 #: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
-             "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
+             "monthly.csv", "phases.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
 
 HEADLINE = (
@@ -65,6 +71,8 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
         result.events.to_parquet(out / "events.parquet", index=False)
     result.daily.to_parquet(out / "daily.parquet", index=False)
     result.daily.to_csv(out / "daily.csv", index=False)
+    monthly_table(result.daily, result.params.start_date).to_csv(out / "monthly.csv", index=False)
+    phase_table(result.daily, result.params).to_csv(out / "phases.csv", index=False)
     (out / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
     for name, text in (extra_files or {}).items():
         (out / name).write_text(text)
@@ -149,7 +157,7 @@ def _write_plots(result: RunResult, out: Path) -> None:
     nodes, edges = result.network.frames()
     title = f"Simulated heroin flows and seizures, {result.params.horizon_days} days (seed {result.seed})"
     draw_route_map(nodes, edges, result.edge_flows_kg, result.seized_kg_by_node, out / "route_map.png", title=title)
-    draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed)
+    draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed, events=event_marks(result.params))
 
 
 def _summary_document(result: RunResult) -> dict[str, Any]:
@@ -157,8 +165,11 @@ def _summary_document(result: RunResult) -> dict[str, Any]:
         "complete": True,
         "seed": result.seed,
         "horizon_days": result.params.horizon_days,
+        "start_date": result.params.start_date.isoformat(),
+        "end_date": result.params.end_date.isoformat(),
         "regime": result.params.regime.name,
         "outcomes": result.summary,
+        "phases": phase_table(result.daily, result.params).to_dict(orient="records"),
         "provenance": {
             "what": "simulated outcomes of one run of the Northern Route model",
             "uncertainty": "one stochastic run: run replications (python -m sim.sweep or python -m sim compare) for intervals",
@@ -201,6 +212,23 @@ def summary_table(summary: Mapping[str, float], seed: int,
     source = (f"Simulated. Median and 5-95% interval over {n_runs} runs of this scenario (seed {seed} and "
               f"{n_runs - 1} other seeds)" if spread else "Simulated: one run; run replications for an interval")
     lines.append(source + ". Parameter sources: scenarios/provenance.yaml (python -m sim provenance).")
+    return "\n".join(lines)
+
+
+def phase_summary_table(result: RunResult) -> str:
+    """The headline outcomes per phase between the timeline's events, as text (empty without events)."""
+    if not result.params.timeline:
+        return ""
+    table = phase_table(result.daily, result.params)
+    lines = [f"{'Phase':44s} {'From':>10s} {'To':>10s} {'Entering KZ':>12s} {'Seized':>9s} {'To Russia':>10s} "
+             f"{'KG/UZ/TM border shares':>24s}"]
+    lines.append("-" * len(lines[0]))
+    for row in table.itertuples():
+        shares = "/".join("n/a" if pd.isna(x) else f"{x:.0%}"
+                          for x in (row.share_entry_kz_kg, row.share_entry_kz_uz, row.share_entry_kz_tm))
+        lines.append(f"{row.phase}. {row.label[:40]:41s} {row.start_date:>10s} {row.end_date:>10s} "
+                     f"{row.kg_entering_kz:>12,.0f} {row.kg_seized:>9,.0f} {row.kg_reaching_russia:>10,.0f} {shares:>24s}")
+    lines.append("kg in each phase of this run (one seed); phases.csv and monthly.csv in the run directory.")
     return "\n".join(lines)
 
 

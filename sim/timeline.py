@@ -430,6 +430,52 @@ def _check_same_day(params: "Params") -> None:
                 switched.setdefault(name, (i, on))
 
 
+def phase_bounds(params: "Params") -> list[tuple[int, int, str]]:
+    """(first day, day after the last, label) of each phase, without validating again."""
+    start = params.start_date
+    days = sorted({e.day_from(start) for e in params.timeline} - {0})
+    cuts = [0, *days, params.horizon_days]
+    labels = {}
+    for event in params.timeline:
+        labels.setdefault(event.day_from(start), []).append(event.label or _what(event))
+    return [(a, b, "; ".join(labels.get(a, [])) or "start") for a, b in zip(cuts, cuts[1:])]
+
+
+def month_bounds(start_date: dt.date, horizon_days: int) -> list[tuple[int, int, str]]:
+    """(first day, day after the last, "YYYY-MM") of each calendar month the run covers."""
+    bounds, day = [], 0
+    while day < horizon_days:
+        date = date_of(start_date, day)
+        following = dt.date(date.year + date.month // 12, date.month % 12 + 1, 1)
+        end = min(horizon_days, (following - start_date).days)
+        bounds.append((day, end, f"{date.year:04d}-{date.month:02d}"))
+        day = end
+    return bounds
+
+
+def event_marks(params: "Params") -> list[tuple[int, str]]:
+    """(day, label) of each event after the start, for charts (one mark per day)."""
+    return [(a, label) for a, _, label in phase_bounds(params) if a > 0]
+
+
+def add_dates(frame, start_date: dt.date, columns: Mapping[str, str], one_based: bool = False):
+    """Insert a calendar-date column beside each day column (``{"day": "date"}``) of a table.
+
+    Day numbers count from 0 at ``start_date`` (fractional days fall on their date);
+    ``one_based``: the daily table, whose row ``day`` d holds the state after d days,
+    i.e. at the end of the date ``start_date + d - 1``.
+    """
+    import pandas as pd
+
+    for day_column, date_column in columns.items():
+        days = frame[day_column].to_numpy(dtype=float) - (1 if one_based else 0)
+        valid = ~pd.isna(days)
+        dates = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+        dates[valid] = pd.Timestamp(start_date) + pd.to_timedelta(days[valid].astype(int), unit="D")
+        frame.insert(frame.columns.get_loc(day_column) + 1, date_column, dates)
+    return frame
+
+
 def phases(params: "Params") -> list[Phase]:
     """The run cut at its events: each phase with the full parameters of the rules in force.
 
