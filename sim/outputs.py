@@ -10,7 +10,8 @@ A run directory holds:
 - ``phases.csv``: the headline outcomes per phase between the timeline's events
   (one phase without a timeline);
 - ``config.yaml``: the resolved configuration that produced the run;
-- ``route_map.png`` and ``timeseries.png``: the pictures;
+- ``route_map.png`` and ``timeseries.png``: the pictures (events marked on the time
+  series); with a timeline, ``route_map_phase<k>.png``: the map of each phase;
 - ``summary.json``: the outcomes, the seed, and where the numbers come from. It is
   written last, atomically: a directory without ``summary.json`` is an incomplete run.
 
@@ -41,6 +42,7 @@ from sim.timeline import event_marks
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
              "monthly.csv", "phases.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
+PHASE_MAPS = "route_map_phase*.png"   # one map per phase of a timeline (with the event log)
 
 HEADLINE = (
     ("kg_entered", "Heroin entering the route", "kg"),
@@ -86,6 +88,8 @@ def clear_run_files(out: Path) -> None:
     """Delete what an earlier run wrote into ``out`` (``summary.json`` first)."""
     for name in RUN_FILES:
         (out / name).unlink(missing_ok=True)
+    for path in out.glob(PHASE_MAPS):
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -151,12 +155,16 @@ def _alive(pid: int) -> bool:
 
 
 def _write_plots(result: RunResult, out: Path) -> None:
-    from sim.maps import draw_route_map
+    from sim.maps import draw_period_map, draw_route_map
     from sim.plots import draw_timeseries
+    from sim.timeline import phase_bounds
 
     nodes, edges = result.network.frames()
     title = f"Simulated heroin flows and seizures, {result.params.horizon_days} days (seed {result.seed})"
     draw_route_map(nodes, edges, result.edge_flows_kg, result.seized_kg_by_node, out / "route_map.png", title=title)
+    if result.params.timeline and result.events is not None:      # a map per phase: before and after each event
+        for k, (first, end, label) in enumerate(phase_bounds(result.params), start=1):
+            draw_period_map(result, out / PHASE_MAPS.replace("*", str(k)), first, end, title=f"Phase {k} ({label})")
     draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed, events=event_marks(result.params))
 
 

@@ -150,3 +150,27 @@ def test_a_lever_can_move_an_event():
     assert [p.start_day for p in NorthernRouteModel(moved, rng=1).phases] == [0, 40]
     bigger = with_updates(params, {"timeline.0.set": {"world.flow.supply_multiplier": 2.0}})
     assert NorthernRouteModel(bigger, rng=1).phases[1].params.world.flow.supply_multiplier == 2.0
+
+
+TIMELINE_PRESETS = ("timeline_2008_2011", "uzbek_reinforcement_mid_2009", "surge_2021_ban_2022")
+
+
+@pytest.mark.parametrize("preset", TIMELINE_PRESETS)
+def test_every_dated_number_of_a_timeline_preset_has_its_own_source(preset):
+    from sim.config import compose_config, config_to_dict
+    from sim.provenance import lookup, timeline_leaves, uncited
+
+    config = config_to_dict(compose_config([f"preset={preset}"]))
+    assert uncited(config) == []
+    for dated, _key, _value in timeline_leaves(config):
+        assert lookup(dated) is not None and lookup(dated).key.startswith("timeline."), dated
+
+
+def test_the_timeline_presets_cover_their_years_with_their_events():
+    spans = {name: load_params([f"preset={name}"]) for name in TIMELINE_PRESETS}
+    assert [(p.start_date.isoformat(), p.end_date.isoformat()) for p in spans.values()] == [
+        ("2008-01-01", "2011-12-31"), ("2009-01-01", "2010-06-30"), ("2021-01-01", "2023-12-31")]
+    cu = NorthernRouteModel(spans["timeline_2008_2011"], rng=0).phases
+    assert cu[0].params.world.policies.budget.programme_funding == 1.0
+    assert cu[-1].params.regime.name == "customs_union" and cu[-2].params.regime.name == "two_sided"
+    assert [round(p.params.world.flow.supply_multiplier, 3) for p in cu] == [1.116, 1.116, 1.0, 0.522, 0.522, 0.841, 0.841]
