@@ -174,3 +174,26 @@ def test_the_timeline_presets_cover_their_years_with_their_events():
     assert cu[0].params.world.policies.budget.programme_funding == 1.0
     assert cu[-1].params.regime.name == "customs_union" and cu[-2].params.regime.name == "two_sided"
     assert [round(p.params.world.flow.supply_multiplier, 3) for p in cu] == [1.116, 1.116, 1.0, 0.522, 0.522, 0.841, 0.841]
+
+
+def test_compare_gives_paired_differences_per_phase_and_month(tmp_path):
+    """Zero, exactly, before the event (common random numbers); the chart and tables written."""
+    from sim.compare import compare
+
+    folder = tmp_path / "configs" / "preset"
+    folder.mkdir(parents=True)
+    (folder / "my_mid_reinforcement.yaml").write_text(
+        "# @package _global_\n"
+        "timeline:\n  - {day: 35, label: Uzbek border reinforced, policies: [reinforce_uzbek_border]}\n"
+        "briefing:\n  title: test\n  represents: test\n  sources: [test]\n  look_at: [test]\n")
+    result = compare(["my_mid_reinforcement"], replications=2, engine="serial", horizon_days=70, maps=False,
+                     progress=False, config_dir=tmp_path / "configs", out_dir=tmp_path / "out")
+    phases = pd.read_csv(result.out_dir / "phases.csv")
+    before, after = phases[phases["period"] == 0], phases[phases["period"] == 1]
+    assert list(before["end_date"].unique()) == ["2009-02-04"] and (before["n"] == 2).all()
+    assert (before["diff"] == 0).all() and not before["clear"].any()
+    assert after.set_index("outcome").loc["kg_seized", "diff"] != 0
+    monthly = pd.read_csv(result.out_dir / "monthly_diff.csv")
+    assert list(monthly["month"].unique()) == ["2009-01", "2009-02", "2009-03"]
+    assert (monthly[monthly["month"] == "2009-01"]["diff"] == 0).all()
+    assert (result.out_dir / "monthly_diff_my_mid_reinforcement.png").stat().st_size > 10_000
