@@ -24,13 +24,12 @@ from pathlib import Path
 import solara
 import solara.lab
 
+from sim.exercise.cli import ENV_CONFIG_DIR, ENV_ENGINE, ENV_STATE, ENV_WORKERS
 from sim.exercise.preset import exercise_names, load_exercise, yearly_cost
 from sim.exercise.results import PROVENANCE_NOTE, draw_turn_map, entry_table, fmt, interval_text, turn_table
 from sim.exercise.state import ExerciseState, new_exercise, open_exercise, turn_cost
 from sim.params import ConfigError
 
-ENV_STATE, ENV_ENGINE, ENV_WORKERS, ENV_CONFIG_DIR = ("NORTHERN_ROUTE_EXERCISE_STATE", "NORTHERN_ROUTE_EXERCISE_ENGINE",
-                                                      "NORTHERN_ROUTE_EXERCISE_WORKERS", "NORTHERN_ROUTE_CONFIG_DIR")
 
 exercise: solara.Reactive[ExerciseState | None] = solara.reactive(None)
 revision = solara.reactive(0)               # bumped when the state changes in place

@@ -14,10 +14,13 @@ import sys
 
 from sim.params import ConfigError
 
+#: How the command passes its settings to the app (which the Solara server imports).
+ENV_STATE, ENV_ENGINE, ENV_WORKERS, ENV_CONFIG_DIR = ("NORTHERN_ROUTE_EXERCISE_STATE", "NORTHERN_ROUTE_EXERCISE_ENGINE",
+                                                      "NORTHERN_ROUTE_EXERCISE_WORKERS", "NORTHERN_ROUTE_CONFIG_DIR")
+
 
 def main_exercise(argv: list[str]) -> int:
     from sim.config import add_config_dir_option, user_config_dir
-    from sim.exercise.app import ENV_CONFIG_DIR, ENV_ENGINE, ENV_STATE, ENV_WORKERS
     from sim.exercise.preset import exercise_names, load_exercise
     from sim.viz.serve import add_server_options, check_port, serve
 
@@ -37,6 +40,8 @@ def main_exercise(argv: list[str]) -> int:
             raise ConfigError(f"error: --workers: must be at least 1 (got {args.workers})")
         user_config_dir(args.config_dir)
         names = exercise_names(args.config_dir)
+        if args.list:
+            return _list(names, args.config_dir)
         for name in names:
             load_exercise(name, args.config_dir)          # a broken preset is one line now, not in the page
         if args.state and os.path.exists(args.state):
@@ -46,10 +51,18 @@ def main_exercise(argv: list[str]) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    if args.list:
-        for name in names:
-            print(f"{name}: {load_exercise(name, args.config_dir).title}")
-        return 0
     os.environ.update({ENV_ENGINE: args.engine, ENV_STATE: os.path.abspath(args.state) if args.state else "",
                        ENV_WORKERS: str(args.workers or ""), ENV_CONFIG_DIR: args.config_dir or ""})
     return serve("sim.exercise.app", port=args.port, host=args.host, title="Policy exercise")
+
+
+def _list(names: list[str], config_dir) -> int:
+    """Each preset's name and title (read, not checked: starting the app checks them)."""
+    import yaml
+
+    from sim.config import config_file
+
+    for name in names:
+        data = yaml.safe_load(config_file("exercise", name, config_dir).read_text()) or {}
+        print(f"{name}: {data.get('title', '(no title)') if isinstance(data, dict) else '(not a mapping)'}")
+    return 0
