@@ -1,10 +1,12 @@
 """Serving a Solara page on this machine, offline: ``serve("sim.viz.live", port=8765)``.
 
 Solara's own ``solara run`` would contact PyPI for its version check and send usage
-telemetry, and its asset proxy would fetch from a CDN any file not installed. Here all
-three are off: every script, style and font comes from the installed ``solara-assets``
-(pinned with ``solara`` in the ``app`` extra of pyproject.toml); the browser tests block
-every request not to localhost and check that none is attempted.
+telemetry; both are off. Its asset proxy serves every script, style and font from the
+installed ``solara-assets`` (pinned with ``solara`` in the ``app`` extra of pyproject.toml:
+the files land in ``<prefix>/share/solara/cdn``); a file missing there would be fetched
+from a CDN by the server, so the CDN is pointed at a closed local port: a missing asset
+fails on this machine instead. The browser tests block every request not to this machine,
+check that none is attempted, and that no asset is missing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 #: Environment that keeps Solara offline (read by solara.server.settings at import).
 OFFLINE_ENV = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-    "SOLARA_ASSETS_PROXY": "False",
+    "SOLARA_ASSETS_PROXY": "True",
+    "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",     # the discard port: nothing listens, nothing leaves
     "SOLARA_THEME_SHOW_BANNER": "False",
 }
 
