@@ -12,7 +12,9 @@ import yaml
 from sim.config import load_params
 from sim.exercise.preset import load_exercise, yearly_cost
 from sim.exercise.state import ExerciseState, new_exercise, open_exercise, turn_cost
-from sim.exercise.turns import timeline, turn_experiments
+from sim.exercise.turns import timeline, timeline_scenario, turn_experiments
+from sim.model import NorthernRouteModel
+from sim.timeline import ABSENT
 from sim.params import ConfigError
 
 PRESET = "southern_border_2009"
@@ -51,7 +53,7 @@ def _played(state: ExerciseState, purchases, injects=(), posture=None) -> None:
     state.turns[-1].results = {"runs": {}, "maps": {}}      # as if run: the timeline needs only decisions
 
 
-def test_each_turn_switches_on_what_was_bought_and_off_what_was_dropped():
+def test_each_turn_switches_on_what_was_bought_and_sets_back_what_was_dropped():
     state = new_exercise(PRESET)
     _played(state, {"knb": ["green_zone_kyrgyz"], "mvd": ["anti_corruption_unit"]}, ["supply_surge"])
     _played(state, {"knb": ["mobile_patrols_south"], "mvd": ["anti_corruption_unit"]})
@@ -59,7 +61,21 @@ def test_each_turn_switches_on_what_was_bought_and_off_what_was_dropped():
     assert first == {"date": "2009-01-01", "label": "turn 1", "policies": ["anti_corruption_unit", "green_zone_kyrgyz"],
                      "set": {"world.flow.supply_multiplier": 1.43}}
     assert second == {"date": "2009-04-01", "label": "turn 2", "policies": ["mobile_patrols_south"],
-                      "policies_off": ["green_zone_kyrgyz"]}
+                      "set": {"world.policies.green_zone.enabled": False,
+                              "world.policies.green_zone.segments.kz_kg_chui": ABSENT,
+                              "world.policies.green_zone.segments.kz_kg_talas": ABSENT}}
+
+
+def test_dropping_one_green_zone_segment_keeps_the_zone_of_the_other_in_force():
+    state = new_exercise(PRESET)
+    _played(state, {"knb": ["green_zone_kyrgyz", "green_zone_uzbek"]})
+    _played(state, {"knb": ["green_zone_uzbek"]})
+    _played(state, {})
+    scenario = timeline_scenario(state.preset, timeline(state.preset, state.turns))
+    model = NorthernRouteModel(load_params([*scenario, "horizon_days=200"]), rng=1)
+    zones = [phase.params.world.policies.green_zone for phase in model.phases]
+    assert [(z.enabled, sorted(z.segments)) for z in zones] == [
+        (True, ["kz_kg_chui", "kz_kg_talas", "kz_uz_steppe"]), (True, ["kz_uz_steppe"]), (False, [])]
 
 
 def test_the_counterfactual_keeps_the_injects_and_drops_every_team_choice():

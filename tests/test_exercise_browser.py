@@ -86,7 +86,7 @@ def test_over_budget_is_refused_on_the_page_and_nothing_runs(app):
 
 
 def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo(app, user_folder):
-    from direct_runs import direct_turn_figures
+    from exercise_runs import direct_turn_figures
 
     url, state = app
     outside: list[str] = []

@@ -31,7 +31,7 @@ from sim.compare import t_interval  # noqa: E402
 from sim.exercise.results import (PROVENANCE_NOTE, crossing_shifts, draw_turn_map, entry_table, fmt,  # noqa: E402
                                   interval_text, spending, turn_table)
 from sim.exercise.state import ExerciseState  # noqa: E402
-from sim.exercise.turns import TURN_OUTCOMES, run_seeds, timeline, timeline_updates  # noqa: E402
+from sim.exercise.turns import TURN_OUTCOMES, run_seeds, timeline, timeline_scenario  # noqa: E402
 from sim.sweep import Experiment, run_experiments  # noqa: E402
 
 #: Outcomes over the whole exercise that attribution reports (keys of TURN_OUTCOMES).
@@ -61,9 +61,10 @@ def attribution(state: ExerciseState, workdir: str | Path, *, engine: str = "pro
     k_last = len(played)
     chosen = run_seeds(preset)[: max(1, seeds)]
     full = {r["seed"]: r["outcomes"] for r in played[-1].results["runs"].values() if r["with_choices"]}
-    experiments = [Experiment(run_id=f"t{k}-{policy}-s{i}", scenario=preset.scenario, seed=seed,
-                              updates=timeline_updates(preset, timeline(preset, played, without=(k, policy)), k_last),
-                              inputs={"turn": k, "policy": policy})
+    experiments = [Experiment(run_id=f"t{k}-{policy}-s{i}", seed=seed,
+                              scenario=timeline_scenario(preset, timeline(preset, played, without=(k, policy),
+                                                                          config_dir=state.config_dir), state.config_dir),
+                              updates={"horizon_days": preset.turn_end_day(k_last)}, inputs={"turn": k, "policy": policy})
                    for k, _team, policy in decisions(state) for i, seed in enumerate(chosen) if seed in full]
     if not experiments:
         return pd.DataFrame(columns=["turn", "team", "policy", "outcome", "label", "unit", "effect",

@@ -3,8 +3,9 @@
 Turn k is the timeline (issue 10) built from the decisions of turns 1..k, run from the
 exercise's start date to the end of turn k. Each turn's decisions become one event on the
 turn's first day: the interventions bought that were not in force the turn before are
-switched on, those dropped are switched off, injects and the traffickers' posture set
-what they set. The *counterfactual* is the same timeline without the teams' choices (the
+switched on (``policies``), those dropped have their settings set to what the
+interventions still bought make them (``set``, :func:`dropped_settings`), injects and the
+traffickers' posture set what they set. The *counterfactual* is the same timeline without the teams' choices (the
 injects stay: they are the world's, not the teams'), with the same seeds.
 
 Because a run with and without an event is identical up to the event's date (same seed),
@@ -24,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from sim.config import SCENARIOS_DIR, config_dir_overrides
 from sim.exercise.preset import ExercisePreset, world_params
 from sim.exercise.state import ExerciseState, Turn
 from sim.sweep import Experiment, load_details, replication_seeds, run_experiments
@@ -53,7 +55,7 @@ Progress = Callable[[int, int], None]
 
 
 def timeline(preset: ExercisePreset, turns: Sequence[Turn], with_choices: bool = True,
-             without: tuple[int, str] | None = None) -> list[dict[str, Any]]:
+             without: tuple[int, str] | None = None, config_dir: str | None = None) -> list[dict[str, Any]]:
     """The timeline events of these turns (issue 10's schema), one event per turn at most.
 
     ``with_choices=False``: the counterfactual (injects only). ``without=(k, policy)``: the
@@ -61,7 +63,9 @@ def timeline(preset: ExercisePreset, turns: Sequence[Turn], with_choices: bool =
     until a later turn buys it again without having had it), for what the model
     attributes to a decision.
     """
-    base = world_params(preset)
+    from sim.timeline import _get
+
+    base = world_params(preset, config_dir).model_dump(mode="json")
     events, in_force, posture_keys = [], set(), set()
     for k, turn in enumerate(turns, start=1):
         wanted = set(turn.policies()) if with_choices else set()
@@ -69,7 +73,9 @@ def timeline(preset: ExercisePreset, turns: Sequence[Turn], with_choices: bool =
             wanted.discard(without[1])
         if without is not None and without[0] < k and without[1] in wanted and without[1] not in in_force:
             wanted.discard(without[1])           # carried over from the decision left out
-        on, off, changes = sorted(wanted - in_force), sorted(in_force - wanted), {}
+        on = sorted(wanted - in_force)
+        changes = dropped_settings(preset, sorted(wanted), sorted(in_force - wanted), config_dir)
+        off: list[str] = []
         in_force = wanted
         for name in turn.injects:
             inject = preset.injects[name]
@@ -79,13 +85,36 @@ def timeline(preset: ExercisePreset, turns: Sequence[Turn], with_choices: bool =
         if with_choices and turn.posture is not None:
             posture = preset.traffickers.postures[turn.posture]
             restore = posture_keys - set(posture.set)
-            changes.update({key: dotted_value(base, key) for key in sorted(restore)})
+            changes.update({key: _get(base, key) for key in sorted(restore)})
             changes.update(posture.set)
             posture_keys = set(posture.set)
         event = _event(preset, k, on, off, changes)
         if event:
             events.append(event)
     return events
+
+
+def dropped_settings(preset: ExercisePreset, wanted: list[str], dropped: list[str],
+                     config_dir: str | None = None) -> dict[str, Any]:
+    """The values that switch ``dropped`` policies off while ``wanted`` ones stay in force.
+
+    Each setting of a dropped policy takes the value it has in the exercise's world with
+    only the wanted policies on (so dropping one green-zone segment keeps the zone of a
+    segment still bought); a mapping entry only a policy adds (a segment) is removed
+    (:data:`sim.timeline.ABSENT`). Given as the event's ``set``, applied after its policies.
+    """
+    from sim.config import user_config_dir
+    from sim.timeline import ABSENT, GroupFiles, _get, _group_settings, _put
+
+    if not dropped:
+        return {}
+    files = GroupFiles([SCENARIOS_DIR, *filter(None, [user_config_dir(config_dir)])])
+    target = world_params(preset, config_dir).model_dump(mode="json")
+    for name in wanted:
+        for key, value in _group_settings(files, name, "exercise", "policies").items():
+            _put(target, key, value)
+    keys = [key for name in dropped for key in _group_settings(files, name, "exercise", "policies_off")]
+    return {key: _get(target, key, ABSENT) for key in dict.fromkeys(keys)}
 
 
 def _event(preset: ExercisePreset, k: int, on: list[str], off: list[str], changes: dict[str, Any]) -> dict[str, Any]:
@@ -101,14 +130,6 @@ def _event(preset: ExercisePreset, k: int, on: list[str], off: list[str], change
     return event
 
 
-def dotted_value(params, key: str) -> Any:
-    """The value of a dotted key in validated params (to restore it)."""
-    node: Any = params.model_dump(mode="json")
-    for part in key.split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
-
-
 # --- the runs ------------------------------------------------------------------------------
 
 
@@ -118,24 +139,45 @@ def run_seeds(preset: ExercisePreset) -> list[int]:
 
 
 def turn_experiments(preset: ExercisePreset, turns: Sequence[Turn], seeds: Sequence[int] | None = None,
-                     ) -> list[Experiment]:
+                     config_dir: str | None = None) -> list[Experiment]:
     """The paired runs of the last of ``turns``: per seed, with the teams' choices and without."""
     k = len(turns)
     seeds = run_seeds(preset) if seeds is None else list(seeds)
-    runs = []
-    for r, seed in enumerate(seeds):
-        for with_choices in (True, False):
-            events = timeline(preset, turns, with_choices)
-            runs.append(Experiment(run_id=run_id(r, with_choices), scenario=preset.scenario, seed=seed,
-                                   updates=timeline_updates(preset, events, k),
-                                   inputs={"replication": r, "with_choices": with_choices}))
-    return runs
+    scenarios = {with_choices: timeline_scenario(preset, timeline(preset, turns, with_choices, config_dir=config_dir),
+                                                 config_dir)
+                 for with_choices in (True, False)}
+    return [Experiment(run_id=run_id(r, with_choices), scenario=scenarios[with_choices], seed=seed,
+                       updates={"horizon_days": preset.turn_end_day(k)},
+                       inputs={"replication": r, "with_choices": with_choices})
+            for r, seed in enumerate(seeds) for with_choices in (True, False)]
 
 
-def timeline_updates(preset: ExercisePreset, events: list[dict[str, Any]], k: int) -> dict[str, Any]:
-    """The updates that make a run of the exercise's world replay ``events`` to the end of turn k."""
-    return {"start_date": preset.start_date.isoformat(), "timeline": events,
-            "horizon_days": preset.turn_end_day(k)}
+def timeline_scenario(preset: ExercisePreset, events: list[dict[str, Any]], config_dir: str | None = None
+                      ) -> tuple[str, ...]:
+    """The Hydra overrides of a run of the exercise's world with ``events`` on its calendar.
+
+    The timeline goes to the sweep engine as an override (its policies are read from their
+    files when a worker composes the scenario, :func:`sim.config.load_params`).
+    """
+    overrides = [*config_dir_overrides(config_dir), *preset.scenario, f"start_date={preset.start_date.isoformat()}"]
+    if events:
+        overrides.append(f"timeline={hydra_value(events)}")
+    return tuple(overrides)
+
+
+def hydra_value(value: Any) -> str:
+    """A value in Hydra's override grammar (strings quoted, dotted keys as they are)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{hydra_value(v)}" for key, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if value is None:
+        return "null"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def run_id(replication: int, with_choices: bool) -> str:
@@ -153,7 +195,7 @@ def play_turn(state: ExerciseState, workdir: str | Path, *, engine: str = "proce
     undo) reuses the runs already done.
     """
     preset, turn = state.preset, state.turns[-1]
-    experiments = turn_experiments(preset, state.turns)
+    experiments = turn_experiments(preset, state.turns, config_dir=state.config_dir)
     folder = Path(workdir) / f"turn{len(state.turns)}-{fingerprint(experiments)}"
     done = 0
 
