@@ -52,11 +52,13 @@ def _tick(page, policy: str) -> None:
 
 
 def _run_turn(page, turns_played: int) -> None:
+    from playwright.sync_api import expect
+
     page.get_by_role("button", name="Run the turn").click()
-    # done when the run shown and the replications are in: the interval counts 3 paired runs
-    page.locator(".turn-figures").nth(0).get_by_text("(3 paired runs)").first.wait_for()
+    # done when the turn's card is there with the run shown and the replications: 3 paired runs
+    expect(page.locator(".turn-figures")).to_have_count(turns_played, timeout=300_000)
+    expect(page.locator(".turn-figures").nth(0)).to_contain_text("(3 paired runs)", timeout=300_000)
     page.get_by_role("button", name="Run the turn").wait_for()
-    assert page.locator(".turn-figures").count() == turns_played
 
 
 def _start(page, url: str) -> None:
@@ -99,7 +101,8 @@ def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo
         _tick(page, "dedicated_checkpoints")
         page.get_by_text("Supply surge (+43%)").click()
         _run_turn(page, 2)
-        page.screenshot(path=str(DOCS / "exercise.png"), full_page=False)
+        page.locator(".turn-figures").nth(0).scroll_into_view_if_needed()
+        page.screenshot(path=str(DOCS / "exercise.png"))          # the turn's figures (docs, README)
 
         saved = json.loads(state.read_text())
         assert len(saved["turns"]) == 2

@@ -157,9 +157,15 @@ def on_reveal(value: bool) -> None:
 # --- components -------------------------------------------------------------------------------
 
 
+TABLE_CSS = (".turn-figures table {border-collapse: collapse; margin-bottom: 8px}"
+             " .turn-figures td, .turn-figures th {padding: 3px 12px; border-bottom: 1px solid #ddd; text-align: right}"
+             " .turn-figures td:first-child, .turn-figures th:first-child {text-align: left}")
+
+
 @solara.component
 def Page():
     solara.Title("Northern Route policy exercise")
+    solara.Style(TABLE_CSS)
     _ = revision.value
     if exercise.value is None:
         Chooser()
@@ -167,9 +173,9 @@ def Page():
     state = exercise.value
     preset = state.preset
     with solara.Column(style={"max-width": "1200px", "margin": "0 auto", "padding": "12px"}):
-        solara.Markdown(f"# {preset.title}")
+        Prose(f"# {preset.title}")
         with solara.Details("Briefing", expand=not state.played()):
-            solara.Markdown(preset.briefing)
+            Prose(preset.briefing)
         solara.Text(f"Saved to {state.path}", classes=["state-path"])
         if message.value:
             solara.Error(message.value, classes=["exercise-error"])
@@ -194,6 +200,14 @@ def Page():
 
 
 @solara.component
+def Prose(text: str):
+    """Markdown as HTML (solara.Markdown would load KaTeX, which solara-assets does not ship)."""
+    from markdown_it import MarkdownIt
+
+    solara.HTML(tag="div", unsafe_innerHTML=MarkdownIt().render(text))
+
+
+@solara.component
 def Chooser():
     names = exercise_names(settings()["config_dir"])
     chosen = solara.use_reactive(names[0] if names else None)
@@ -214,13 +228,13 @@ def Chooser():
             message.value = str(err)
 
     with solara.Column(style={"max-width": "900px", "margin": "0 auto", "padding": "12px"}):
-        solara.Markdown("# Northern Route policy exercise")
+        Prose("# Northern Route policy exercise")
         if message.value:
             solara.Error(message.value, classes=["exercise-error"])
         solara.Select(label="Exercise", values=names, value=chosen)
         if chosen.value:
             preset = load_exercise(chosen.value, settings()["config_dir"])
-            solara.Markdown(f"**{preset.title}**: {preset.turns} turns of {preset.months_per_turn} months from "
+            Prose(f"**{preset.title}**: {preset.turns} turns of {preset.months_per_turn} months from "
                             f"{preset.start_date:%d %B %Y}; teams: {', '.join(t.label for t in preset.teams.values())}.")
         solara.Button("Start the exercise", on_click=begin, color="primary")
         solara.InputText("Saved exercise (file)", value=saved)
@@ -231,7 +245,7 @@ def Chooser():
 def Decisions(state: ExerciseState):
     preset = state.preset
     k = len(state.played()) + 1
-    solara.Markdown(f"## {preset.turn_label(k)} — decisions")
+    Prose(f"## {preset.turn_label(k)} — decisions")
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
         for team, spec in preset.teams.items():
             TeamCard(state, team)
@@ -300,7 +314,7 @@ def figures_html(state: ExerciseState, k: int) -> str:
                          f"</td></tr>" for _, r in entry.iterrows())
     hidden = "" if state.revealed else "<p><i>Ground-truth seizures are hidden until the debrief.</i></p>"
     head = "<tr><th>figure (this turn)</th><th>with your decisions</th><th>without</th><th>difference</th><th>95% interval</th></tr>"
-    return (f"<table class='figures'>{head}{''.join(rows)}</table>{hidden}"
+    return (f"<table>{head}{''.join(rows)}</table>{hidden}"
             f"<p><b>Entering Kazakhstan by border</b></p><table><tr><th>border</th><th>with</th><th>without</th>"
             f"<th>difference</th><th>95% interval</th></tr>{entry_rows}</table>"
             f"<p style='color:#666;font-size:0.85em'>{html.escape(PROVENANCE_NOTE)}</p>")

@@ -150,11 +150,13 @@ def fmt(value: float, unit: str) -> str:
     """A figure as the page and the report print it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
+    value = round(value, 2) + 0.0                       # no "-0"
+    sign = "-" if value < -0.5 else ""
     if unit == "USD":
-        return f"${value:,.0f}"
+        return f"{sign}${abs(value):,.0f}"
     if unit == "count":
-        return f"{value:,.0f}"
-    return f"{value:,.0f} kg" if unit == "kg" else f"{value:,.2f}"
+        return f"{sign}{abs(value):,.0f}"
+    return f"{sign}{abs(value):,.0f} kg" if unit == "kg" else f"{value:,.2f}"
 
 
 def interval_text(row: Any) -> str:
