@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import threading
 from pathlib import Path
 
 import solara
@@ -38,7 +39,6 @@ injects: solara.Reactive[list[str]] = solara.reactive([])
 posture: solara.Reactive[str | None] = solara.reactive(None)
 message = solara.reactive("")               # the last error (over budget, bad file ...)
 notice = solara.reactive("")                # the last confirmation (saved, undone ...)
-report_paths: solara.Reactive[dict | None] = solara.reactive(None)
 
 
 def settings() -> dict:
@@ -57,6 +57,25 @@ def workdir(state: ExerciseState) -> Path:
     return state.path.with_name(state.path.stem + ".runs")
 
 
+_warm_up: list[threading.Thread] = []
+
+
+def warm_up_workers() -> None:
+    """Start the sweep engine's worker processes while the teams decide the first turn
+    (starting them costs seconds, which would otherwise fall on the first turn)."""
+    conf = settings()
+    if conf["engine"] != "processes" or _warm_up:
+        return
+
+    def start_cluster() -> None:
+        from sim.sweep.runner import local_client
+
+        local_client(conf["workers"] or os.cpu_count() or 1)
+
+    _warm_up.append(threading.Thread(target=start_cluster, name="exercise-workers", daemon=True))
+    _warm_up[0].start()
+
+
 def touch() -> None:
     revision.value += 1
 
@@ -68,7 +87,8 @@ def start(state: ExerciseState) -> None:
     purchases.value = {team: list(last.purchases.get(team, [])) if last else [] for team in state.preset.teams}
     injects.value = []
     posture.value = (last.posture if last else None) or (state.preset.traffickers.default if state.preset.traffickers else None)
-    message.value, notice.value, report_paths.value = "", "", None
+    message.value, notice.value = "", ""
+    warm_up_workers()
     touch()
 
 
@@ -82,6 +102,8 @@ def run_turn() -> str:
 
     state, conf = exercise.value, settings()
     run_turn.progress = 1
+    for thread in _warm_up:
+        thread.join()
 
     def progress(done: int, total: int) -> None:
         run_turn.progress = max(1, int(100 * done / total))
