@@ -335,10 +335,10 @@ def figures_html(state: ExerciseState, k: int) -> str:
                          f"{fmt(r['without'], 'kg')}</td><td>{fmt(r['difference'], 'kg')}</td><td>{interval_text({**r, 'unit': 'kg'})}"
                          f"</td></tr>" for _, r in entry.iterrows())
     hidden = "" if state.revealed else "<p><i>Ground-truth seizures are hidden until the debrief.</i></p>"
-    head = "<tr><th>figure (this turn)</th><th>with your decisions</th><th>without</th><th>difference</th><th>95% interval</th></tr>"
+    head = "<tr><th>figure (this turn)</th><th>with your decisions</th><th>without</th><th>difference</th><th>over all seeds: mean difference, 95% interval</th></tr>"
     return (f"<table>{head}{''.join(rows)}</table>{hidden}"
             f"<p><b>Entering Kazakhstan by border</b></p><table><tr><th>border</th><th>with</th><th>without</th>"
-            f"<th>difference</th><th>95% interval</th></tr>{entry_rows}</table>"
+            f"<th>difference</th><th>over all seeds: mean difference, 95% interval</th></tr>{entry_rows}</table>"
             f"<p style='color:#666;font-size:0.85em'>{html.escape(PROVENANCE_NOTE)}</p>")
 
 

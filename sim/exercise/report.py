@@ -149,17 +149,18 @@ def report_sections(state: ExerciseState, attributed: pd.DataFrame) -> list[tupl
         table = pd.DataFrame({"figure": table["label"], "with the teams' choices": [fmt(v, u) for v, u in zip(table["with"], table["unit"])],
                               "without": [fmt(v, u) for v, u in zip(table["without"], table["unit"])],
                               "difference": [fmt(v, u) for v, u in zip(table["difference"], table["unit"])],
-                              "95% interval": [interval_text(r) for _, r in table.iterrows()],
+                              "all seeds: mean difference, 95% interval": [interval_text(r) for _, r in table.iterrows()],
                               "paired runs": table["runs"]})
         sections.append((f"{preset.turn_label(k)}: outcomes against the counterfactual",
                          "The turn's own figures (the run shown), the counterfactual with the same world and seed "
-                         "but no team choices, and the 95% interval of the paired difference over all runs.", table))
+                         "but no team choices, and over all seeds the mean paired difference with its 95% interval.", table))
         entry = entry_table(state, k)
         entry = pd.DataFrame({"entering Kazakhstan via": entry["border"],
                               "with": [fmt(v, "kg") for v in entry["with"]],
                               "without": [fmt(v, "kg") for v in entry["without"]],
                               "difference": [fmt(v, "kg") for v in entry["difference"]],
-                              "95% interval": [interval_text({**r, "unit": "kg"}) for _, r in entry.iterrows()]})
+                              "all seeds: mean difference, 95% interval":
+                                  [interval_text({**r, "unit": "kg"}) for _, r in entry.iterrows()]})
         sections.append((f"Turn {k}: displacement", "Where heroin entered Kazakhstan in the turn, with and "
                          "without the teams' choices.", entry))
     costs = spending(state)

@@ -70,10 +70,10 @@ def turn_table(state: ExerciseState, k: int, reveal: bool | None = None) -> pd.D
         if key in GROUND_TRUTH and not reveal:
             continue
         diffs = paired(state, k, key)
-        _, low, high = t_interval(diffs)
+        mean, low, high = t_interval(diffs)
         rows.append({"outcome": key, "label": label, "unit": unit, "with": shown.get(key, math.nan),
                      "without": without.get(key, math.nan), "difference": shown.get(key, 0.0) - without.get(key, 0.0),
-                     "interval_low": low, "interval_high": high, "runs": len(diffs)})
+                     "mean_difference": mean, "interval_low": low, "interval_high": high, "runs": len(diffs)})
     return pd.DataFrame(rows)
 
 
@@ -83,9 +83,10 @@ def entry_table(state: ExerciseState, k: int) -> pd.DataFrame:
     rows = []
     for border, label in ENTRY_BORDERS.items():
         key = f"kg_entry_{border}"
-        _, low, high = t_interval(paired(state, k, key))
+        mean, low, high = t_interval(paired(state, k, key))
         rows.append({"border": label, "with": shown.get(key, 0.0), "without": without.get(key, 0.0),
-                     "difference": shown.get(key, 0.0) - without.get(key, 0.0), "interval_low": low,
+                     "difference": shown.get(key, 0.0) - without.get(key, 0.0), "mean_difference": mean,
+                     "interval_low": low,
                      "interval_high": high})
     return pd.DataFrame(rows)
 
@@ -160,7 +161,9 @@ def fmt(value: float, unit: str) -> str:
 
 
 def interval_text(row: Any) -> str:
+    """The 95% interval of the mean paired difference (and the mean, when the row has it)."""
     if math.isnan(row["interval_low"]):
         return "no interval yet"
     unit = row.get("unit", "kg")
-    return f"[{fmt(row['interval_low'], unit)}, {fmt(row['interval_high'], unit)}]"
+    mean = f"mean {fmt(row['mean_difference'], unit)}, " if "mean_difference" in row else ""
+    return f"{mean}[{fmt(row['interval_low'], unit)}, {fmt(row['interval_high'], unit)}]"
