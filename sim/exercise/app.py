@@ -104,6 +104,7 @@ def run_turn() -> str:
     run_turn.progress = 1
     for thread in _warm_up:
         thread.join()
+    before = len(state.played())
 
     def progress(done: int, total: int) -> None:
         run_turn.progress = max(1, int(100 * done / total))
@@ -112,14 +113,19 @@ def run_turn() -> str:
         play_turn(state, workdir(state), engine=conf["engine"], workers=conf["workers"], on_progress=progress,
                   on_shown=lambda _turn: touch())
         k = len(state.played())
-        draw_turn_map(state, k, map_path(state, k))
+        path = map_path(state, k)
+        draw_turn_map(state, k, path)
+        state.turns[-1].results["map_file"] = path.name
+        state.save()
     except Exception:
-        state.turns = state.played()     # the failed turn is not kept
+        state.turns = state.turns[:before]      # the failed turn is not kept, on the page or in the file
+        state.save()
         raise
     finally:
         touch()
     start(state)
-    return f"Turn {k} played; saved to {state.path}"
+    notice.value = f"Turn {k} played; saved to {state.path}"
+    return notice.value
 
 
 @solara.lab.task
@@ -131,7 +137,11 @@ def write_report_task() -> dict:
 
 
 def map_path(state: ExerciseState, k: int) -> Path:
-    path = workdir(state) / "maps" / f"turn{k}-{'-'.join(sorted(state.played()[k - 1].policies())) or 'none'}.png"
+    """Where turn k's map goes: named by the turn's runs, so that an undone turn's map is never shown."""
+    from sim.exercise.turns import fingerprint, turn_experiments
+
+    runs = turn_experiments(state.preset, state.played()[:k], config_dir=state.config_dir)
+    path = workdir(state) / "maps" / f"turn{k}-{fingerprint(runs)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -314,10 +324,9 @@ def TurnResults(state: ExerciseState, k: int):
     preset = state.preset
     with solara.Card(f"{preset.turn_label(k)} — results"):
         solara.HTML(tag="div", unsafe_innerHTML=figures_html(state, k), attributes={"class": "turn-figures"})
-        path = next(iter(sorted((workdir(state) / "maps").glob(f"turn{k}-*.png"))), None) \
-            if (workdir(state) / "maps").is_dir() else None
-        if path is not None and path.exists():
-            solara.Image(str(path), width="100%")
+        name = state.played()[k - 1].results.get("map_file")
+        if name and (workdir(state) / "maps" / name).exists():
+            solara.Image(str(workdir(state) / "maps" / name), width="100%")
 
 
 def figures_html(state: ExerciseState, k: int) -> str:
