@@ -113,8 +113,10 @@ def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo
                     assert _figure(page, outcome, column, card) == expected[(outcome, column)], (k, outcome, column)
         shown_turn2 = _figure(page, "kg_entering_kz", "with", 0)
 
+        state.unlink()                                      # Save writes the file again
         page.get_by_role("button", name="Save").click()
-        page.get_by_text(f"Saved to {state}").first.wait_for()
+        page.get_by_text(f"Saved to {state}", exact=True).wait_for()
+        assert len(json.loads(state.read_text())["turns"]) == 2
 
         page.reload()                                       # a new session: reopen the file
         page.get_by_role("button", name="Open the saved exercise").click()

@@ -208,7 +208,7 @@ def Page():
         Prose(f"# {preset.title}")
         with solara.Details("Briefing", expand=not state.played()):
             Prose(preset.briefing)
-        solara.Text(f"Saved to {state.path}", classes=["state-path"])
+        solara.Text(f"Exercise file: {state.path}", classes=["state-path"])
         if message.value:
             solara.Error(message.value, classes=["exercise-error"])
         if notice.value:
