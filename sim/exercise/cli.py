@@ -1,6 +1,6 @@
 """``python -m sim exercise [--port --host --state FILE]``: start the exercise app and print its address.
 
-``--state FILE`` reopens a saved exercise from the start page (or saves a new one there);
+``--state FILE``: the start page offers to reopen it (or a new exercise is saved there);
 ``--engine``/``--workers`` choose how turns run (the sweep engine's ``processes`` on this
 machine's cores by default, ``serial`` in this process). ``--list`` prints the exercise
 presets and exits.
@@ -27,7 +27,8 @@ def main_exercise(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim exercise",
                                      description="A turn-based policy exercise in the browser (docs/exercise.md).")
     add_server_options(parser, default_port=8765)
-    parser.add_argument("--state", metavar="FILE", help="the exercise's file: reopened if it exists, else created")
+    parser.add_argument("--state", metavar="FILE", help="the exercise's file: offered for reopening on the start page if it exists; "
+                             "a new exercise is saved there (default: exercises/<preset>-<time>.json)")
     parser.add_argument("--engine", choices=("processes", "serial"), default="processes",
                         help="how turns run: worker processes on this machine (default) or in the app's process")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
