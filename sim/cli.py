@@ -7,6 +7,8 @@
 - ``python -m sim presets`` / ``brief NAME`` / ``compare ...``: preset scenarios and the
   comparison of interventions (:mod:`sim.policies`, :mod:`sim.compare`).
 - ``python -m sim sweep ...``: large sweeps (:mod:`sim.sweep`).
+- ``python -m sim exercise`` / ``live``: the policy exercise and the live model page in the
+  browser (:mod:`sim.exercise`, :mod:`sim.viz`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "brief": ("sim.policies", "main_brief"),
     "compare": ("sim.compare", "main_compare"),
     "sweep": ("sim.sweep.cli", "main"),
+    "exercise": ("sim.exercise.cli", "main_exercise"),
+    "live": ("sim.viz.live", "main_live"),
 }
 
 

@@ -203,7 +203,7 @@ def resolve_timeline(data: dict[str, Any], files: GroupFiles,
         resolved: dict[str, Any] = {}
         for name in _names(event, "policies", where):
             settings = _group_settings(files, name, where, "policies")
-            switched_on.setdefault(name, {k: _get(state, k) for k in settings})
+            switched_on.setdefault(name, {k: _get(state, k, ABSENT) for k in settings})
             for key, value in settings.items():
                 _put(state, key, value)
             resolved.update(settings)
@@ -216,7 +216,7 @@ def resolve_timeline(data: dict[str, Any], files: GroupFiles,
             before = switched_on.pop(name, None)
             if before is None:
                 base = reference() if reference is not None else {}
-                before = {k: _get(base, k) for k in settings}
+                before = {k: _get(base, k, ABSENT) for k in settings}
             for key, value in before.items():
                 _put(state, key, value)
             resolved.update(before)
@@ -330,7 +330,13 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
             yield f"{prefix}{key}", value
 
 
-def _get(data: Mapping[str, Any], key: str) -> Any:
+#: The value "before" of a setting a policy added (an entry of a mapping, such as a green
+#: zone's segment): switching the policy off removes the entry again (as does this value
+#: given to such a key in an event's ``set``).
+ABSENT = "<absent>"
+
+
+def _get(data: Mapping[str, Any], key: str, missing: Any = None) -> Any:
     node: Any = data
     for part in key.split("."):
         if isinstance(node, Mapping) and part in node:
@@ -338,13 +344,19 @@ def _get(data: Mapping[str, Any], key: str) -> Any:
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return None
+            return missing
     return node
 
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set a dotted key; missing mappings on the way are created (validation judges the key)."""
+    """Set a dotted key; missing mappings on the way are created (validation judges the key).
+    :data:`ABSENT` removes the key instead."""
     parts = key.split(".")
+    if isinstance(value, str) and value == ABSENT:
+        parent = _get(data, ".".join(parts[:-1])) if len(parts) > 1 else data
+        if isinstance(parent, dict):
+            parent.pop(parts[-1], None)
+        return
     node: Any = data
     for part in parts[:-1]:
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
