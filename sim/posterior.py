@@ -109,8 +109,8 @@ def check_overrides(overrides: Sequence[str], keys: Sequence[str]) -> None:
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~").strip()
         if key in keys:
-            raise ConfigError(f"config error: {key}: set by every posterior draw; with --posterior leave it out of "
-                              "the overrides (or compare at the calibrated point without --posterior)")
+            raise ConfigError(f"config error: {key}: set by every posterior draw; leave it out of the overrides "
+                              "when drawing from the posterior (or run at the calibrated point without it)")
 
 
 # --- statistics ------------------------------------------------------------------------
