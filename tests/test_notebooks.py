@@ -37,3 +37,28 @@ def test_notebook_runs_in_quick_mode_and_writes_nothing_into_the_repository(path
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     assert repository_files() - before == set()
+
+
+def test_render_script_writes_markdown_with_figures_for_a_notebook(tmp_path):
+    import subprocess
+    import sys
+
+    notebook = REPO / "notebooks" / "01_baseline_year.ipynb"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "render_notebooks.py"), str(notebook), "--quick",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (tmp_path / "01_baseline_year.md").read_text()
+    figures = sorted((tmp_path / "01_baseline_year_files").glob("*.png"))
+    assert figures and all(f"01_baseline_year_files/{f.name}" in page for f in figures)
+    assert "# The baseline year" in page and "Traceback" not in page
+
+
+def test_render_script_refuses_a_missing_notebook_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "render_notebooks.py"), str(tmp_path / "nope.ipynb"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.ipynb'}: not a notebook file (.ipynb)"]
+    assert not (tmp_path / "out").exists()
