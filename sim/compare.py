@@ -539,7 +539,7 @@ def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, s
     lines = [
         "# Comparing interventions on the Northern Route",
         "",
-        f"{len(names) - 1} scenarios against **{titles[base]}** (`{base}`); {settings['replications']} replications "
+        f"{len(names) - 1} scenarios against **{titles[base]}** (`{base}`); {_runs_per_scenario(settings)} "
         f"each, {settings['horizon_days']} simulated days, the same seeds in every scenario (common random numbers). "
         f"Figures are model output, not observations; every parameter's source or assumption is in "
         f"`scenarios/provenance.yaml`.",
@@ -578,6 +578,14 @@ def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, s
     lines += ["", "![Change from the baseline](diff_from_baseline.png)", "",
               "## Reproduce", "", f"`{settings['command']}`", ""]
     return "\n".join(lines)
+
+
+def _runs_per_scenario(settings: dict) -> str:
+    """'10 replications', or '20 posterior draws x 5 replications' (intervals then combine both)."""
+    if settings.get("posterior"):
+        return (f"{settings['posterior']} draws of the calibrated parameters x {settings['replications']} replications "
+                "(intervals combine parameter and seed variation)")
+    return f"{settings['replications']} replications"
 
 
 def _num(x: float, sign: bool = False) -> str:
