@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -206,21 +206,21 @@ def posterior_statistics(runs: pd.DataFrame, baseline: str, outcomes: Sequence[s
     return pd.DataFrame(rows)
 
 
-def posterior_experiments(names: Sequence[str], draws: pd.DataFrame, seeds: Sequence[int],
-                          overrides: Sequence[str] = ()) -> list:
+def posterior_experiments(scenarios: Mapping[str, Sequence[str]], draws: pd.DataFrame, seeds: Sequence[int]) -> list:
     """The runs of a comparison over posterior draws: scenario x draw x replication.
 
-    Run (d, r) gets draw d's parameters and seed ``seeds[d * R + r]`` in every scenario
-    (common random numbers within a draw; fresh seeds across draws).
+    ``scenarios`` maps each scenario's name to its Hydra overrides. Run (d, r) gets draw
+    d's parameters and seed ``seeds[d * R + r]`` in every scenario (common random numbers
+    within a draw; fresh seeds across draws).
     """
     from sim.sweep import Experiment
 
     updates = draw_updates(draws)
     reps = len(seeds) // len(updates)
-    return [Experiment(run_id=f"{name}/d{d:03d}/rep{r:03d}", scenario=(f"preset={name}", *overrides),
+    return [Experiment(run_id=f"{name}/d{d:03d}/rep{r:03d}", scenario=tuple(overrides),
                        updates=updates[d], seed=seeds[d * reps + r],
                        inputs={"scenario": name, "draw": d, "particle": int(draws["particle"].iloc[d]), "replication": r})
-            for name in names for d in range(len(updates)) for r in range(reps)]
+            for name, overrides in scenarios.items() for d in range(len(updates)) for r in range(reps)]
 
 
 #: The outcomes of the robustness table (key, label, scale, unit).
