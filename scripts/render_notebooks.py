@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK_VARIABLE = "NORTHERN_ROUTE_QUICK"
+QUICK_MODE = "quick runs"
 
 
 def execute(path: Path, quick: bool, timeout: int):
@@ -74,8 +76,13 @@ def to_markdown(notebook, stem: str, out: Path, header: str) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     page = out / f"{stem}.md"
-    page.write_text(header + "\n\n" + body)
+    page.write_text(header + "\n\n" + without_table_styles(body))
     return page
+
+
+def without_table_styles(markdown: str) -> str:
+    """Drop the ``<style scoped>`` blocks pandas puts before its HTML tables (Markdown viewers show them as text)."""
+    return re.sub(r"<style scoped>.*?</style>\n?", "", markdown, flags=re.DOTALL)
 
 
 def title_of(notebook, fallback: str) -> str:
@@ -93,6 +100,10 @@ def write_index(out: Path, entries: list[tuple[str, str]], mode: str) -> Path:
              f"Executed and rendered by `python scripts/render_notebooks.py` ({mode}); the sources are in "
              "`notebooks/` (open them in Jupyter to change and rerun). Figures are model output under the "
              "assumptions in `scenarios/provenance.yaml`, not observations.", ""]
+    if mode == QUICK_MODE:
+        lines += ["These pages show the **quick runs** the test suite uses (short horizons, two or three "
+                  "replications): they show what each notebook does, but most differences are within the noise. "
+                  "`python scripts/render_notebooks.py` without `--quick` renders the full runs (tens of minutes).", ""]
     lines += [f"- [{title}]({stem}.md) (`notebooks/{stem}.ipynb`)" for stem, title in entries]
     index = out / "README.md"
     index.write_text("\n".join(lines) + "\n")
@@ -121,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from nbclient.exceptions import CellExecutionError
 
-    mode = "quick runs" if args.quick else "full runs"
+    mode = QUICK_MODE if args.quick else "full runs"
     entries = []
     for path in paths:
         started = time.perf_counter()

@@ -50,7 +50,7 @@ def test_render_script_writes_markdown_with_figures_for_a_notebook(tmp_path):
     page = (tmp_path / "01_baseline_year.md").read_text()
     figures = sorted((tmp_path / "01_baseline_year_files").glob("*.png"))
     assert figures and all(f"01_baseline_year_files/{f.name}" in page for f in figures)
-    assert "# The baseline year" in page and "Traceback" not in page
+    assert "# The baseline year" in page and "Traceback" not in page and "<style" not in page
 
 
 def test_render_script_refuses_a_missing_notebook_in_one_line(tmp_path):
@@ -62,3 +62,13 @@ def test_render_script_refuses_a_missing_notebook_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope.ipynb'}: not a notebook file (.ipynb)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_readme_links_every_notebook_and_its_rendered_page():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    linked = set(re.findall(r"\(docs/notebooks/(\d\d_\w+)\.md\)", readme))
+    assert linked == {p.stem for p in NOTEBOOKS}
+    for stem in linked:
+        assert (REPO / "docs" / "notebooks" / f"{stem}.md").is_file(), f"render it: python scripts/render_notebooks.py ({stem})"
