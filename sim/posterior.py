@@ -52,7 +52,7 @@ def load_posterior(path: str | Path | None = None) -> pd.DataFrame:
                           "or give --posterior-file)")
     try:
         frame = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several kinds for a file that is not Parquet
+    except (OSError, ValueError) as err:  # pyarrow: ArrowInvalid (a ValueError) for a file that is not Parquet
         raise ConfigError(f"config error: posterior file {path}: cannot read it as Parquet ({type(err).__name__})") from None
     if "weight" not in frame:
         raise ConfigError(f"config error: posterior file {path}: no 'weight' column")

@@ -62,6 +62,14 @@ def test_a_posterior_with_negative_weights_is_refused(tmp_path):
         draw_posterior(3, path=path)
 
 
+def test_a_posterior_file_that_is_not_parquet_is_one_line(tmp_path):
+    path = tmp_path / "post.parquet"
+    path.write_text("particle,weight\n0,1\n")
+    with pytest.raises(ConfigError, match="cannot read it as Parquet") as err:
+        draw_posterior(2, path=path)
+    assert "\n" not in str(err.value)
+
+
 def test_nested_interval_with_one_draw_is_the_t_interval_over_replications():
     reps = np.array([[1.0, 3.0, 2.0, 6.0]])
     got = nested_interval(reps)
