@@ -24,8 +24,10 @@ writes into one folder:
   the timeline scenarios, so that days pair.
 
 Command line: ``python -m sim compare PRESET [PRESET ...] --replications N --workers W
---out DIR [--horizon-days D]`` (the baseline, ``baseline_2009`` unless ``--baseline``
-says otherwise, is added first if not listed).
+--out DIR [--horizon-days D] [--posterior N]`` (the baseline, ``baseline_2009`` unless ``--baseline``
+says otherwise, is added first if not listed). With ``--posterior N`` every scenario runs
+N draws of the calibrated parameters x R replications, the same draws and seeds in every
+scenario, and the intervals combine both sources (:mod:`sim.posterior`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from scipy import stats as sps
 from sim.brief import list_presets, load_briefing
 from sim.config import add_config_dir_option
 from sim.params import ConfigError
+from sim.posterior import (POSTERIOR_FILE, check_overrides, draw_posterior, format_robustness, posterior_experiments,
+                           posterior_statistics)
 
 #: Outcomes of the brief and the headline table: key, label, unit.
 HEADLINE = (
@@ -174,7 +178,8 @@ def outcome_group(key: str) -> str:
 def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str = "baseline_2009",
             out_dir: str | Path | None = None, horizon_days: int | None = None, workers: int | None = None,
             engine: str = "processes", seed: int = 0, overrides: Sequence[str] = (), maps: bool = True,
-            progress: bool = True, config_dir: str | Path | None = None) -> Comparison:
+            progress: bool = True, config_dir: str | Path | None = None, posterior: int | None = None,
+            posterior_file: str | Path | None = None) -> Comparison:
     """Run the scenarios (presets) x replications and write the comparison folder.
 
     Args:
@@ -189,6 +194,9 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
         overrides: Hydra overrides applied to every scenario (e.g. ``world.flow.supply_multiplier=1.2``).
         maps: draw the mean-flow route map of each scenario.
         config_dir: a folder of the user's own configs (presets, policies ...), searched too.
+        posterior: number of draws of the calibrated parameters from the posterior
+            (``posterior_file``, default ``calibration/results/posterior.parquet``); each
+            draw runs ``replications`` times (see :mod:`sim.posterior`). None: the calibrated point.
     """
     from sim.config import config_dir_overrides
     from sim.sweep import Experiment, replication_seeds, run_experiments
@@ -200,12 +208,18 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
         raise ConfigError(f"config error: --replications must be at least 1 (got {replications})")
     scenario_params = {name: _validate_scenario(name, overrides) for name in names}   # a bad --override: one line
     calendar = common_calendar(scenario_params)   # scenarios without a timeline run on the timeline's dates
+    draws = _posterior_draws(posterior, seed, posterior_file, command_overrides)
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     _make_folder(out)
-    seeds = replication_seeds(seed, replications)
-    experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=(f"preset={name}", *overrides, *calendar.get(name, ())),
-                              seed=s, inputs={"scenario": name, "replication": r})
-                   for name in names for r, s in enumerate(seeds)]
+    seeds = replication_seeds(seed, replications * (1 if draws is None else len(draws)))
+    scenario_overrides = {name: (f"preset={name}", *overrides, *calendar.get(name, ())) for name in names}
+    if draws is None:
+        experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=scenario_overrides[name],
+                                  seed=s, inputs={"scenario": name, "replication": r})
+                       for name in names for r, s in enumerate(seeds)]
+    else:
+        experiments = posterior_experiments(scenario_overrides, draws, seeds)
+        draws.to_csv(out / "posterior_draws.csv")
     started = time.perf_counter()
     timed = any(p.timeline for p in scenario_params.values())
     details = (*(("edge_flows", "seized_by_node") if maps else ()), *(("daily",) if timed else ()))
@@ -213,7 +227,8 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
                            progress=progress, horizon_days=horizon_days, details=details)
     wall_s = time.perf_counter() - started
     outcome_keys = [c for c in _outcome_columns(runs) if c in runs]
-    table = outcome_statistics(runs, names[0], outcome_keys)
+    table = (outcome_statistics(runs, names[0], outcome_keys) if draws is None
+             else posterior_statistics(runs, names[0], outcome_keys))
     table.insert(2, "group", table["outcome"].map(outcome_group))
     titles = {n: load_briefing(n, config_dir).title for n in names}
     table.insert(1, "title", table["scenario"].map(titles))
@@ -223,7 +238,7 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files = [*_write_table(runs, out / "runs"), *_write_table(table, out / "outcomes")]
     headline.to_csv(out / "headline.csv", index=False)
     files.append(out / "headline.csv")
-    caption = CAPTION.format(n=replications, h=horizon)
+    caption = CAPTION.format(n=replications if draws is None else f"{len(draws)} posterior draws x {replications}", h=horizon)
     files.append(draw_change_from_baseline(table, names, out / "diff_from_baseline.png", caption))
     files.append(draw_entry_by_border(table, names, out / "entry_by_border.png", caption))
     files.append(draw_seizures_by_place(table, names, out / "seizures_by_place.png", caption))
@@ -231,15 +246,19 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     map_files = draw_mean_flow_maps(runs, names, out, overrides, titles, replications) if maps else {}
     files.extend(map_files.values())
     if timed:
-        files.extend(write_timeline_differences(runs, names, scenario_params, out, caption, horizon))
+        paired = runs if draws is None else runs.assign(replication=runs["draw"] * replications + runs["replication"])
+        files.extend(write_timeline_differences(paired, names, scenario_params, out, caption, horizon))
     settings = {
         "scenarios": names, "baseline": names[0], "replications": replications, "seeds": seeds, "seed": seed,
         "horizon_days": horizon, "engine": engine, "workers": workers, "overrides": command_overrides,
         "config_dir": None if config_dir is None else str(Path(config_dir).resolve()),
+        "posterior": posterior, "posterior_file": None if draws is None else str(Path(posterior_file or POSTERIOR_FILE).resolve()),
         "runs": len(runs), "failed": int((runs["status"] != "ok").sum()), "wall_s": round(wall_s, 1),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "command": "python -m sim compare " + " ".join(names[1:]) + f" --baseline {names[0]} --replications {replications}"
                    + (f" --horizon-days {horizon_days}" if horizon_days else "") + f" --seed {seed}"
+                   + (f" --posterior {posterior}" if draws is not None else "")
+                   + (f" --posterior-file {Path(posterior_file).resolve()}" if posterior_file is not None else "")
                    + "".join(f" --override {o}" for o in command_overrides)
                    + (f" --config-dir {Path(config_dir).resolve()}" if config_dir is not None else ""),
     }
@@ -249,6 +268,18 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files.append(out / "brief.md")
     return Comparison(out_dir=out, scenarios=names, baseline=names[0], runs=runs, outcomes=table,
                       headline=headline, files=files)
+
+
+def _posterior_draws(posterior: int | None, seed: int, posterior_file: str | Path | None,
+                     overrides: Sequence[str]) -> pd.DataFrame | None:
+    """The posterior draws of a comparison (None without ``posterior``), checked against the overrides."""
+    if posterior is None:
+        if posterior_file is not None:
+            raise ConfigError("config error: --posterior-file is read only with --posterior N (the number of draws)")
+        return None
+    draws = draw_posterior(posterior, seed=seed, path=posterior_file)
+    check_overrides(overrides, [c for c in draws.columns if c != "particle"])
+    return draws
 
 
 def _validate_scenario(name: str, overrides: Sequence[str]):
@@ -647,7 +678,7 @@ def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, s
     lines = [
         "# Comparing interventions on the Northern Route",
         "",
-        f"{len(names) - 1} scenarios against **{titles[base]}** (`{base}`); {settings['replications']} replications "
+        f"{len(names) - 1} scenarios against **{titles[base]}** (`{base}`); {_runs_per_scenario(settings)} "
         f"each, {settings['horizon_days']} simulated days, the same seeds in every scenario (common random numbers). "
         f"Figures are model output, not observations; every parameter's source or assumption is in "
         f"`scenarios/provenance.yaml`.",
@@ -686,6 +717,14 @@ def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, s
     lines += ["", "![Change from the baseline](diff_from_baseline.png)", "",
               "## Reproduce", "", f"`{settings['command']}`", ""]
     return "\n".join(lines)
+
+
+def _runs_per_scenario(settings: dict) -> str:
+    """'10 replications', or '20 posterior draws x 5 replications' (intervals then combine both)."""
+    if settings.get("posterior"):
+        return (f"{settings['posterior']} draws of the calibrated parameters x {settings['replications']} replications "
+                "(intervals combine parameter and seed variation)")
+    return f"{settings['replications']} replications"
 
 
 def _num(x: float, sign: bool = False) -> str:
@@ -765,6 +804,10 @@ def main_compare(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the comparison's seed (default: %(default)s)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="Hydra override applied to every scenario (repeatable)")
+    parser.add_argument("--posterior", type=int, default=None, metavar="N",
+                        help="run N draws of the calibrated parameters from the posterior, each --replications times")
+    parser.add_argument("--posterior-file", default=None, metavar="FILE",
+                        help="the posterior (default: calibration/results/posterior.parquet)")
     parser.add_argument("--no-maps", action="store_true", help="skip the route maps")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_dir_option(parser)
@@ -779,7 +822,8 @@ def main_compare(argv: list[str]) -> int:
             result = compare(presets, replications=args.replications, baseline=args.baseline, out_dir=args.out,
                              horizon_days=args.horizon_days, workers=args.workers, engine=args.engine, seed=args.seed,
                              overrides=args.override, maps=not args.no_maps, progress=not args.quiet,
-                             config_dir=args.config_dir)
+                             config_dir=args.config_dir, posterior=args.posterior,
+                             posterior_file=args.posterior_file)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -795,6 +839,8 @@ def main_compare(argv: list[str]) -> int:
         return 128 + int(getattr(stop, "signum", 2))
     failed = int((result.runs["status"] != "ok").sum())
     print(format_headline(result.outcomes, result.scenarios))
+    if args.posterior is not None:
+        print("\n" + format_robustness(result.outcomes, result.scenarios))
     if failed:
         print(f"\nwarning: {failed} run(s) failed; see {result.out_dir / 'runs.csv'} (status, error)", file=sys.stderr)
     print(f"\nResults: {result.out_dir}  (brief.md, headline.csv, outcomes.csv, charts)")

@@ -13,7 +13,10 @@ nobody controls, as exploratory modellers do:
   Sobol sequence for Sobol sensitivity indices); ``n_samples``; ``replications``;
   ``seed``; optional ``horizon_days``, ``summary_by`` (columns to group the summary by)
   and ``details`` (per-run tables to keep: ``daily``, ``shipments``, ``edge_flows``,
-  ``seized_by_node``).
+  ``seized_by_node``);
+- ``posterior``: a number of draws of the calibrated parameters from the calibration's
+  posterior (:mod:`sim.posterior`): every uncertainty sample is crossed with the same
+  draws, each run labelled with its ``draw`` (grid and lhs designs).
 
 Every lever sees the same samples, and replication ``r`` uses the same seed in every
 lever and sample (common random numbers), so differences between levers are the levers'.
@@ -37,7 +40,7 @@ from sim.sweep.experiment import Experiment, plain, replication_seeds
 
 DESIGNS = ("grid", "lhs", "saltelli")
 TOP_KEYS = ("name", "description", "levers", "uncertainties", "design", "n_samples", "replications",
-            "seed", "horizon_days", "second_order", "summary_by", "details")
+            "seed", "horizon_days", "second_order", "summary_by", "details", "posterior")
 SPEC_KEYS = ("low", "high", "values", "range", "levels", "integer")
 #: The levers of a sweep file without `levers`: the baseline alone (its uncertainties vary).
 DEFAULT_LEVERS = {"baseline": []}
@@ -88,10 +91,24 @@ class Sweep:
     second_order: bool = True
     summary_by: tuple[str, ...] = ("lever",)
     details: tuple[str, ...] = ()
+    posterior: int | None = None
     source: str = field(default="<config>", compare=False)
 
     def samples(self) -> list[dict[str, Any]]:
-        """The uncertainty samples, in a fixed order (the same for every lever)."""
+        """The uncertainty samples, in a fixed order (the same for every lever).
+
+        With ``posterior``, each sample is crossed with the same posterior draws: sample
+        ``s * posterior + d`` is uncertainty sample s with draw d's calibrated parameters.
+        """
+        samples = self._uncertainty_samples()
+        if not self.posterior:
+            return samples
+        from sim.posterior import draw_posterior, draw_updates
+
+        draws = draw_updates(draw_posterior(self.posterior, seed=self.seed))
+        return [{**sample, **draw} for sample in samples for draw in draws]
+
+    def _uncertainty_samples(self) -> list[dict[str, Any]]:
         if not self.uncertainties:
             return [{}]
         keys = [u.key for u in self.uncertainties]
@@ -123,7 +140,7 @@ class Sweep:
         small = tuple(replace(u, levels=min(u.levels, 2)) if u.levels else u for u in self.uncertainties)
         n = None if self.n_samples is None else (2 if self.design == "saltelli" else min(self.n_samples, 3))
         return replace(self, uncertainties=small, n_samples=n, replications=1,
-                       horizon_days=min(self.horizon_days or 30, 30))
+                       horizon_days=min(self.horizon_days or 30, 30), posterior=min(self.posterior, 2) if self.posterior else None)
 
 
 def load_sweep(source: str | Path | Mapping[str, Any] | DictConfig | Sweep,
@@ -255,9 +272,36 @@ def _parse(data: dict[str, Any], label: str) -> Sweep:
     for kind in details:
         if kind not in DETAILS:
             raise fail("details", f"unknown detail {kind!r} (choose from {', '.join(DETAILS)})")
+    posterior = _posterior_setting(data.get("posterior"), design, levers, uncertainties, fail)
     return Sweep(name=str(data.get("name") or Path(label).stem), levers=levers, uncertainties=uncertainties,
                  design=design, n_samples=n_samples, replications=replications, seed=seed, horizon_days=horizon,
-                 second_order=second_order, summary_by=summary_by, details=details, source=label)
+                 second_order=second_order, summary_by=summary_by, details=details, posterior=posterior, source=label)
+
+
+def _posterior_setting(value: Any, design: str, levers: dict[str, tuple[str, ...]],
+                       uncertainties: tuple[Uncertainty, ...], fail) -> int | None:
+    """The number of posterior draws of a sweep (None: none), checked against its design and keys."""
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise fail("posterior", f"must be a positive number of draws (got {value!r})")
+    if design == "saltelli":
+        raise fail("posterior", "posterior draws are not part of a Saltelli sample (Sobol indices); use grid or lhs")
+    from sim.posterior import check_overrides, load_posterior, posterior_keys
+
+    try:
+        keys = set(posterior_keys(load_posterior()))
+    except ConfigError as err:
+        raise fail("posterior", str(err).removeprefix("config error: ")) from None
+    for name, overrides in levers.items():
+        try:
+            check_overrides(overrides, keys)
+        except ConfigError as err:
+            raise fail(f"levers.{name}", str(err).removeprefix("config error: ")) from None
+    clash = [u.key for u in uncertainties if u.key in keys]
+    if clash:
+        raise fail(f"uncertainties.{clash[0]}", "is set by every posterior draw; leave it out, or drop `posterior`")
+    return value
 
 
 def _ignored_in_sweeps(override: str, sweep_horizon: Any) -> str | None:
@@ -345,10 +389,11 @@ def build_experiments(sweep_cfg: str | Path | Mapping[str, Any] | DictConfig | S
     seeds = replication_seeds(sweep.seed, sweep.replications)
     s_width, r_width = len(str(len(samples) - 1)), len(str(sweep.replications - 1))
     horizon = {} if sweep.horizon_days is None else {"horizon_days": sweep.horizon_days}
+    draw = (lambda s: {"draw": s % sweep.posterior}) if sweep.posterior else (lambda s: {})
     return [
         Experiment(run_id=f"{lever}/s{s:0{s_width}d}/r{r:0{r_width}d}", scenario=overrides,
                    updates={**sample, **horizon}, seed=seeds[r],
-                   inputs={"lever": lever, "sample": s, "replication": r})
+                   inputs={"lever": lever, "sample": s, **draw(s), "replication": r})
         for lever, overrides in sweep.levers.items()
         for s, sample in enumerate(samples)
         for r in range(sweep.replications)
