@@ -29,7 +29,7 @@ import numpy as np
 
 from sim import inspection
 from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
-from sim.arrivals import Arrivals
+from sim.engine import make_arrivals
 from sim.corruption import Integrity
 from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
@@ -80,6 +80,7 @@ class NorthernRouteModel(mesa.Model):
         self.day = 0
 
         self.network = build_network(params.network, self.world.transport)
+        self.keep_events = keep_events       # the per-hop event log (the ledger, and the engine buffering passages)
         self._set_up_rules()                   # the policies in force, deterrence, the arrivals queue
         self.node_ids = tuple(n.id for n in self.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
@@ -92,6 +93,7 @@ class NorthernRouteModel(mesa.Model):
         self._create_posts()
         self._create_patrols()
         self._create_organisations()
+        self.refresh_rules()
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_REPORTERS)
 
     # --- the schedule -------------------------------------------------------------
@@ -166,6 +168,15 @@ class NorthernRouteModel(mesa.Model):
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
 
+    def refresh_rules(self) -> None:
+        """Re-derive what depends on the rules in force from the agents and settings.
+
+        Called at setup, once the posts, patrols and organisations exist (and, with
+        timelines, after every event that changes the rules). The fast engine derives
+        its arrays here (:meth:`sim.engine.transit.FastArrivals.follow_rules`).
+        """
+        self.arrivals.follow_rules(self)
+
     # --- setup --------------------------------------------------------------------
 
     def _set_up_rules(self) -> None:
@@ -173,7 +184,7 @@ class NorthernRouteModel(mesa.Model):
         self.settings = policy_settings(self.world)
         corruption = self.world.corruption
         self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
-        self.arrivals = Arrivals()
+        self.arrivals = make_arrivals(self.params.engine, self._seed, self.keep_events)
         self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
 
     def _create_posts(self) -> None:
