@@ -81,6 +81,8 @@ class Ledger:
     routes_shut: int = 0
     groups_shut: int = 0
     seizure_officer_days: float = 0.0
+    # called before the shipment table is made: the fast engine writes the hops of loads on the road
+    before_tables: list = field(default_factory=list)
 
     @property
     def in_transit_g(self) -> int:
@@ -151,6 +153,8 @@ class Ledger:
     # --- tables --------------------------------------------------------------------
 
     def shipments_frame(self) -> pd.DataFrame:
+        for update in self.before_tables:
+            update()
         frame = pd.DataFrame([s.row() for s in self.shipments], columns=list(SHIPMENT_COLUMNS))
         frame["kg"] = frame["grams"] / 1000.0
         for col in ("organisation", "org_type", "conveyance", "origin", "market", "nationality", "outcome", "outcome_node", "agency"):

@@ -113,6 +113,8 @@ class FastArrivals:
     def follow_rules(self, model: NorthernRouteModel) -> None:
         """Derive the kernel's arrays from the model's posts, crews, watchers, patrols and organisations."""
         self.model = model
+        if self.write_hops not in model.ledger.before_tables:
+            model.ledger.before_tables.append(self.write_hops)
         n, n_conv = len(model.node_ids), len(CONVEYANCES)
         if n != self.n_nodes:
             self.n_nodes = n
@@ -227,7 +229,7 @@ class FastArrivals:
         self.counters[C_BUFFERED] = 0
 
     def _book_the_day(self) -> None:
-        """The day's hops into the ledger: their count, the flow over each link, each load's hops so far."""
+        """The day's hops into the ledger: their count and the flow over each link."""
         ledger = self.model.ledger
         ledger.hop_events += int(self.counters[C_HOPS])
         self.counters[C_HOPS] = 0
@@ -237,6 +239,9 @@ class FastArrivals:
             key = divmod(flat, n)
             flows[key] = flows.get(key, 0) + grams
         self.edge_day.ravel()[moved] = 0
+
+    def write_hops(self) -> None:
+        """The hops of the loads on the road into their shipments (before the ledger makes its table)."""
         hops = self.slot_hops
         for slot, courier in self._couriers.items():
             courier.shipment.hops = int(hops[slot])

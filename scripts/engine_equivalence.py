@@ -1,0 +1,174 @@
+"""Is the fast engine the same model as the reference engine? (issue 13)
+
+Two checks, through the sweep engine:
+
+1. **Distributions.** The baseline year with ``--seeds`` seeds (default 30) on each
+   engine; for every headline outcome a two-sided Mann-Whitney U test and a two-sample
+   Kolmogorov-Smirnov test, Holm-corrected over the outcomes. Power: with n seeds per
+   engine, the Mann-Whitney test at 5% detects a shift of ``d`` standard deviations with
+   80% power where d = (z_0.975 + z_0.8) x sqrt(2 / n) / sqrt(0.955) (0.74 SD at n = 30;
+   the 0.955 is its efficiency against the t-test under normality); the script prints d
+   in each outcome's own units.
+2. **Policy effects.** Every preset against the baseline with the fast engine, 10
+   replications with the comparison's seeds (as docs/policies.md), and each paired
+   difference set beside the interval docs/policies.md reports for the reference engine:
+   whether the fast mean lies in that interval, and whether the two estimates agree
+   (|fast - reference| within 1.96 x the combined standard error; both are noisy, so even
+   the same model puts about 16% of means outside the other's interval).
+
+    python scripts/engine_equivalence.py                 # both checks (about 10 min on 2 cores)
+    python scripts/engine_equivalence.py --seeds 10 --skip-presets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: docs/policies.md's measured table: column -> (outcome key, factor from the outcome's unit to the column's,
+#: half a unit of the last decimal the table prints)
+DOC_COLUMNS = (
+    ("kg_entering_kz", 1e-3, 0.05), ("kg_seized_true", 1e-3, 0.005), ("kg_seized_reported", 1e-3, 0.005),
+    ("kg_reaching_russia", 1e-3, 0.05), ("kg_reaching_eu", 1e-3, 0.05), ("interdiction_rate", 100.0, 0.005),
+    ("bribes_usd", 1e-6, 0.005), ("share_entry_kz_kg", 100.0, 0.05),
+)
+CELL = re.compile(r"\*{0,2}([+-]?[\d.]+) \[([+-]?[\d.]+), ([+-]?[\d.]+)\]\*{0,2}")
+
+
+def detectable_shift_sd(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Shift (in SDs) a two-sided Mann-Whitney test with n per group detects with ``power``."""
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return z * math.sqrt(2.0 / n) / math.sqrt(3.0 / math.pi)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values."""
+    order = np.argsort(pvalues)
+    adjusted, running = [0.0] * len(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def engine_runs(seeds: list[int], workers: int | None):
+    from sim.sweep import Experiment, run_experiments
+
+    experiments = [Experiment(run_id=f"{engine}/{seed}", updates={"engine": engine}, seed=seed,
+                              inputs={"engine_used": engine})
+                   for engine in ("reference", "fast") for seed in seeds]
+    return run_experiments(experiments, engine="processes", workers=workers, progress=True)
+
+
+def distribution_check(runs, keys: list[str]) -> list[dict]:
+    """Per outcome: both engines' means, MW and KS p-values (Holm-adjusted), detectable shift."""
+    ref, fast = runs[runs["engine_used"] == "reference"], runs[runs["engine_used"] == "fast"]
+    n = min(len(ref), len(fast))
+    d = detectable_shift_sd(n)
+    rows = []
+    for key in keys:
+        a, b = ref[key].to_numpy(float), fast[key].to_numpy(float)
+        if np.all(a == a[0]) and np.all(b == a[0]):
+            mw, ks = 1.0, 1.0
+        else:
+            mw = stats.mannwhitneyu(a, b, alternative="two-sided").pvalue
+            ks = stats.ks_2samp(a, b).pvalue
+        sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+        rows.append({"outcome": key, "reference_mean": a.mean(), "fast_mean": b.mean(), "pooled_sd": sd,
+                     "detectable_shift": d * sd, "mw_p": mw, "ks_p": ks})
+    for name in ("mw_p", "ks_p"):
+        for row, p in zip(rows, holm([r[name] for r in rows])):
+            row[name + "_holm"] = p
+    return rows
+
+
+def documented_effects(path: Path) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """docs/policies.md's measured table: preset -> outcome -> (mean difference, low, high)."""
+    table: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"\| `([a-z0-9_]+)` \|(.*)\|\s*$", line)
+        if not match or match.group(1) == "baseline_2009":
+            continue
+        cells = [CELL.search(c) for c in match.group(2).split("|")]
+        if len(cells) == len(DOC_COLUMNS) and all(cells):
+            table[match.group(1)] = {key: tuple(float(x) for x in cell.groups())
+                                     for (key, _, _), cell in zip(DOC_COLUMNS, cells)}
+    return table
+
+
+def preset_check(documented, workers: int | None, out_dir: Path) -> list[dict]:
+    from sim.compare import compare
+
+    result = compare(sorted(documented), replications=10, out_dir=out_dir, workers=workers, overrides=["engine=fast"],
+                     maps=False, progress=True)
+    table = result.outcomes
+    rows = []
+    for preset, effects in documented.items():
+        for key, factor, rounding in DOC_COLUMNS:
+            match = table[(table["scenario"] == preset) & (table["outcome"] == key)]
+            if match.empty:
+                continue
+            row = match.iloc[0]
+            mean, low, high = (float(row[c]) * factor for c in ("diff", "diff_ci_low", "diff_ci_high"))
+            doc_mean, doc_low, doc_high = effects[key]
+            combined_se = math.hypot((high - low) / 2 / 1.96, (doc_high - doc_low) / 2 / 1.96)
+            rows.append({"preset": preset, "outcome": key, "fast": mean, "fast_low": low, "fast_high": high,
+                         "reference": doc_mean, "reference_low": doc_low, "reference_high": doc_high,
+                         "within_reference_interval": doc_low <= mean <= doc_high,
+                         # the table rounds: half a unit of its last digit is within any agreement
+                         "agree": abs(mean - doc_mean) <= 1.96 * combined_se + rounding})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--skip-presets", action="store_true")
+    parser.add_argument("--out", default="results/engine_equivalence")
+    args = parser.parse_args()
+    from sim.compare import HEADLINE
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = engine_runs(list(range(args.seeds)), args.workers)
+    keys = [k for k, _, _ in HEADLINE if k in runs and k != "policy_cost_usd"]
+    rows = distribution_check(runs, keys)
+    print(f"\n1. Baseline year, {args.seeds} seeds per engine (Holm-adjusted p-values; "
+          f"detectable shift at 80% power = {detectable_shift_sd(args.seeds):.2f} SD)")
+    print(f"{'outcome':28s} {'reference':>14s} {'fast':>14s} {'detectable':>12s} {'MW p':>7s} {'KS p':>7s}")
+    for r in rows:
+        print(f"{r['outcome']:28s} {r['reference_mean']:14.4g} {r['fast_mean']:14.4g} {r['detectable_shift']:12.3g} "
+              f"{r['mw_p_holm']:7.3f} {r['ks_p_holm']:7.3f}")
+    failing = [r["outcome"] for r in rows if min(r["mw_p_holm"], r["ks_p_holm"]) < 0.05]
+    print(f"outcomes whose distributions differ at 5% (Holm): {failing or 'none'}")
+    report = {"seeds": args.seeds, "distributions": rows, "differing": failing}
+    if not args.skip_presets:
+        documented = documented_effects(ROOT / "docs" / "policies.md")
+        effects = preset_check(documented, args.workers, out / "presets")
+        inside = sum(r["within_reference_interval"] for r in effects)
+        agree = sum(r["agree"] for r in effects)
+        print(f"\n2. Preset effects (fast engine, 10 replications) against docs/policies.md: {inside}/{len(effects)} "
+              f"means inside the reference's 95% interval; {agree}/{len(effects)} agree within their combined error")
+        for r in effects:
+            if not r["agree"]:
+                print(f"   disagree: {r['preset']} {r['outcome']}: fast {r['fast']:+.3g} [{r['fast_low']:+.3g}, "
+                      f"{r['fast_high']:+.3g}] vs reference {r['reference']:+.3g} [{r['reference_low']:+.3g}, "
+                      f"{r['reference_high']:+.3g}]")
+        report.update(presets=effects, inside=inside, agree=agree, cells=len(effects))
+    (out / "equivalence.json").write_text(json.dumps(report, indent=2, default=float))
+    print(json.dumps({k: v for k, v in report.items() if k in ("seeds", "differing", "inside", "agree", "cells")}))
+
+
+if __name__ == "__main__":
+    main()
