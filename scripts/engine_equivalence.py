@@ -64,7 +64,7 @@ def holm(pvalues: list[float]) -> list[float]:
 def engine_runs(seeds: list[int], workers: int | None):
     from sim.sweep import Experiment, run_experiments
 
-    experiments = [Experiment(run_id=f"{engine}/{seed}", updates={"engine": engine}, seed=seed,
+    experiments = [Experiment(run_id=f"{engine}/{seed}", updates={"transit": engine}, seed=seed,
                               inputs={"engine_used": engine})
                    for engine in ("reference", "fast") for seed in seeds]
     return run_experiments(experiments, engine="processes", workers=workers, progress=True)
@@ -109,7 +109,7 @@ def documented_effects(path: Path) -> dict[str, dict[str, tuple[float, float, fl
 def preset_check(documented, workers: int | None, out_dir: Path) -> list[dict]:
     from sim.compare import compare
 
-    result = compare(sorted(documented), replications=10, out_dir=out_dir, workers=workers, overrides=["engine=fast"],
+    result = compare(sorted(documented), replications=10, out_dir=out_dir, workers=workers, overrides=["transit=fast"],
                      maps=False, progress=True)
     table = result.outcomes
     rows = []

@@ -184,7 +184,7 @@ class NorthernRouteModel(mesa.Model):
         self.settings = policy_settings(self.world)
         corruption = self.world.corruption
         self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
-        self.arrivals = make_arrivals(self.params.engine, self._seed, self.keep_events)
+        self.arrivals = make_arrivals(self.params.transit, self._seed, self.keep_events)
         self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
 
     def _create_posts(self) -> None:

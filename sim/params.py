@@ -468,7 +468,7 @@ class Params(_Strict):
     regime: Regime
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     horizon_days: int = Field(default=365, ge=1, le=36_500)
-    engine: Literal["fast", "reference"] = "reference"   # how couriers are moved (sim.engine)
+    transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
 
     @model_validator(mode="before")
     @classmethod
@@ -622,7 +622,7 @@ def format_validation_error(err: ValidationError, root: type[BaseModel] | None =
 
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
     """Validate a plain mapping (the composed config) into :class:`Params`."""
-    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "engine") if k in data}
+    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "transit") if k in data}
     try:
         return Params.model_validate(wanted)
     except ValidationError as err:

@@ -18,7 +18,7 @@ from test_mass_balance import ALL_POLICIES, _assert_balanced
 
 @pytest.fixture(scope="module")
 def fast_params(short_params):
-    return with_updates(short_params, {"engine": "fast"})
+    return with_updates(short_params, {"transit": "fast"})
 
 
 # --- the kernel's pieces -------------------------------------------------------------
@@ -62,12 +62,12 @@ def test_node_streams_are_uniform_and_depend_on_seed_node_and_counter():
 
 def test_fast_engine_is_the_default_queue_only_when_asked(short_params, fast_params):
     assert isinstance(NorthernRouteModel(fast_params, rng=1).arrivals, FastArrivals)
-    assert not isinstance(NorthernRouteModel(with_updates(short_params, {"engine": "reference"}), rng=1).arrivals,
+    assert not isinstance(NorthernRouteModel(with_updates(short_params, {"transit": "reference"}), rng=1).arrivals,
                           FastArrivals)
 
 
 def test_fast_engine_keeps_mass_balance_to_the_gram_with_every_mechanism_on():
-    params = load_params([ALL_POLICIES, "horizon_days=60", "engine=fast"])
+    params = load_params([ALL_POLICIES, "horizon_days=60", "transit=fast"])
     model = NorthernRouteModel(params, rng=4)
     model.run()
     _assert_balanced(model, simulate(params, seed=4, keep_events=False).summary)
@@ -77,7 +77,7 @@ def test_fast_engine_keeps_mass_balance_to_the_gram_with_every_mechanism_on():
 def test_every_hop_leaves_one_record_in_the_event_log(short_params, engine):
     """Each hop (a load at a node: no route passes a node twice) is logged as passed, protected,
     cleared, bribed or seized; the shipments' hop counts add up to the same number."""
-    result = simulate(with_updates(short_params, {"engine": engine}), seed=5)
+    result = simulate(with_updates(short_params, {"transit": engine}), seed=5)
     events = result.events
     at_nodes = events[events["event"].isin(["passed", "protected", "inspected_cleared", "bribed", "seized"])]
     hops = len(at_nodes[["shipment_id", "node"]].drop_duplicates())
@@ -96,7 +96,7 @@ def test_fast_engine_runs_are_repeatable(fast_params):
 
 def test_fast_engine_keeps_common_random_numbers_for_a_policy_that_changes_nothing(fast_params):
     """US assistance at its FY08 level is the baseline's: the same seed gives the same run."""
-    fy08 = load_params(["preset=us_assistance_fy08", "horizon_days=60", "engine=fast"])
+    fy08 = load_params(["preset=us_assistance_fy08", "horizon_days=60", "transit=fast"])
     a, b = simulate(fast_params, seed=2, keep_events=False), simulate(fy08, seed=2, keep_events=False)
     assert a.summary == b.summary
 
@@ -150,7 +150,7 @@ def test_fast_and_reference_engines_give_the_same_outcome_distributions(short_pa
     outcomes = ("kg_seized", "seizures", "kg_delivered", "bribes", "share_entry_kz_kg", "shipments")
     samples = {engine: {k: [] for k in outcomes} for engine in ("fast", "reference")}
     for engine in samples:
-        params = with_updates(short_params, {"engine": engine})
+        params = with_updates(short_params, {"transit": engine})
         for seed in range(100, 112):
             summary = simulate(params, seed=seed, keep_events=False).summary
             for key in outcomes:

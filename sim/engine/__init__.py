@@ -8,7 +8,8 @@
   (:meth:`sim.agents.Courier.meet`). Statistically the same model (tests/test_engine*.py,
   scripts/engine_equivalence.py); its random streams differ.
 
-The engine is chosen by the scenario's ``engine`` key (``scenarios/config.yaml``).
+The engine is chosen by the scenario's ``transit`` key (``scenarios/config.yaml``; not to be
+confused with the sweep engine, which says where runs execute).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from __future__ import annotations
 ENGINES = ("fast", "reference")
 
 
-def make_arrivals(engine: str, seed: int, keep_events: bool):
-    """The queue of couriers on the road for ``engine``."""
-    if engine == "reference":
+def make_arrivals(transit: str, seed: int, keep_events: bool):
+    """The queue of couriers on the road for the ``transit`` engine."""
+    if transit == "reference":
         from sim.arrivals import Arrivals
         return Arrivals()
     from sim.engine.transit import FastArrivals
