@@ -130,29 +130,35 @@ def preset_check(documented, workers: int | None, out_dir: Path) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--skip-presets", action="store_true")
-    parser.add_argument("--out", default="results/engine_equivalence")
-    args = parser.parse_args()
-    from sim.compare import HEADLINE
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = engine_runs(list(range(args.seeds)), args.workers)
-    keys = [k for k, _, _ in HEADLINE if k in runs and k != "policy_cost_usd"]
-    rows = distribution_check(runs, keys)
-    print(f"\n1. Baseline year, {args.seeds} seeds per engine (Holm-adjusted p-values; "
-          f"detectable shift at 80% power = {detectable_shift_sd(args.seeds):.2f} SD)")
+def print_distributions(seeds: int, workers: int | None, headline: list[str]) -> dict:
+    runs = engine_runs(list(range(seeds)), workers)
+    rows = distribution_check(runs, [k for k in headline if k in runs])
+    print(f"\n1. Baseline year, {seeds} seeds per engine (Holm-adjusted p-values; "
+          f"detectable shift at 80% power = {detectable_shift_sd(seeds):.2f} SD)")
     print(f"{'outcome':28s} {'reference':>14s} {'fast':>14s} {'detectable':>12s} {'MW p':>7s} {'KS p':>7s}")
     for r in rows:
         print(f"{r['outcome']:28s} {r['reference_mean']:14.4g} {r['fast_mean']:14.4g} {r['detectable_shift']:12.3g} "
               f"{r['mw_p_holm']:7.3f} {r['ks_p_holm']:7.3f}")
     failing = [r["outcome"] for r in rows if min(r["mw_p_holm"], r["ks_p_holm"]) < 0.05]
     print(f"outcomes whose distributions differ at 5% (Holm): {failing or 'none'}")
-    report = {"seeds": args.seeds, "distributions": rows, "differing": failing}
+    return {"distributions": rows, "differing": failing}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--skip-presets", action="store_true")
+    parser.add_argument("--skip-distributions", action="store_true")
+    parser.add_argument("--out", default="results/engine_equivalence")
+    args = parser.parse_args()
+    from sim.compare import HEADLINE
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict = {"seeds": args.seeds}
+    if not args.skip_distributions:
+        report.update(print_distributions(args.seeds, args.workers, [k for k, _, _ in HEADLINE if k != "policy_cost_usd"]))
     if not args.skip_presets:
         documented = documented_effects(ROOT / "docs" / "policies.md")
         effects = preset_check(documented, args.workers, out / "presets")

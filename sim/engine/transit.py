@@ -51,9 +51,9 @@ class FastArrivals:
         self._free: list[int] = []
         self._route_ids: dict[int, int] = {}             # id(route) -> row of the route table
         self._routes: list = []                          # the routes themselves (keeps ids valid)
-        self._route_steps: list[int] = []
-        self._route_arrive: list[float] = []
-        self._route_arrays_stale = True
+        self.route_start, self.route_len = np.zeros(64, dtype=np.int64), np.zeros(64, dtype=np.int64)
+        self.route_nodes, self.route_arrive = np.zeros(1024, dtype=np.int64), np.zeros(1024)
+        self._route_steps = 0
         self.buf_slot = np.zeros(BUFFER, dtype=np.int64)
         self.buf_node = np.zeros(BUFFER, dtype=np.int64)
         self.buf_day = np.zeros(BUFFER)
@@ -86,8 +86,6 @@ class FastArrivals:
     def run_until(self, until: float) -> None:
         """Move every courier due strictly before ``until``; hand each hop where something happens to the rules."""
         self._sync_patrols()
-        if self._route_arrays_stale:
-            self._build_route_arrays()
         while True:
             code = kernel.advance(
                 float(until), self.seed, self.keep_passes,
@@ -157,10 +155,6 @@ class FastArrivals:
             self.patrol_detect[i] = patrol.p_detect
         self.n_patrols_at = np.zeros(n, dtype=np.int64)
         self.patrols_at = np.zeros((n, max(1, len(model.patrols))), dtype=np.int64)
-        for org in model.organisations:
-            for menu in org.menus.values():
-                for route in menu.routes:
-                    self._route_id(route)
 
     def _sync_post(self, node: int) -> None:
         """Copy a post's changing state (officers tied up by seizures, who is protected) to the arrays."""
@@ -285,24 +279,21 @@ class FastArrivals:
             self._n_slots = 0
 
     def _route_id(self, route) -> int:
+        """The route's row in the route table (its nodes and arrival offsets, end to end), added on first use."""
         rid = self._route_ids.get(id(route))
         if rid is None:
-            rid = len(self._routes)
+            rid, steps = len(self._routes), len(route.nodes)
             self._route_ids[id(route)] = rid
             self._routes.append(route)
-            self._route_arrays_stale = True
+            if rid >= len(self.route_start):
+                self.route_start = np.resize(self.route_start, 2 * rid)
+                self.route_len = np.resize(self.route_len, 2 * rid)
+            if self._route_steps + steps > len(self.route_nodes):
+                size = 2 * (self._route_steps + steps)
+                self.route_nodes, self.route_arrive = np.resize(self.route_nodes, size), np.resize(self.route_arrive, size)
+            start = self._route_steps
+            self.route_start[rid], self.route_len[rid] = start, steps
+            self.route_nodes[start:start + steps] = route.nodes
+            self.route_arrive[start:start + steps] = route.arrival_days
+            self._route_steps += steps
         return rid
-
-    def _build_route_arrays(self) -> None:
-        """The route table: each route's nodes and arrival offsets, end to end."""
-        starts, lengths, nodes, arrive = [], [], [], []
-        for route in self._routes:
-            starts.append(len(nodes))
-            lengths.append(len(route.nodes))
-            nodes.extend(route.nodes)
-            arrive.extend(route.arrival_days)
-        self.route_start = np.asarray(starts, dtype=np.int64)
-        self.route_len = np.asarray(lengths, dtype=np.int64)
-        self.route_nodes = np.asarray(nodes, dtype=np.int64)
-        self.route_arrive = np.asarray(arrive, dtype=np.float64)
-        self._route_arrays_stale = False
