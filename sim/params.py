@@ -468,7 +468,7 @@ class Params(_Strict):
     regime: Regime
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     horizon_days: int = Field(default=365, ge=1, le=36_500)
-    transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
+    transit: Literal["fast", "reference"] = "fast"   # the engine that moves couriers (sim.engine)
 
     @model_validator(mode="before")
     @classmethod
