@@ -9,14 +9,14 @@ Two checks, through the sweep engine:
    80% power where d = (z_0.975 + z_0.8) x sqrt(2 / n) / sqrt(0.955) (0.74 SD at n = 30;
    the 0.955 is its efficiency against the t-test under normality); the script prints d
    in each outcome's own units.
-2. **Policy effects.** Every preset against the baseline with the fast engine, 10
-   replications with the comparison's seeds (as docs/policies.md), and each paired
-   difference set beside the interval docs/policies.md reports for the reference engine:
-   whether the fast mean lies in that interval, and whether the two estimates agree
-   (|fast - reference| within 1.96 x the combined standard error; both are noisy, so even
-   the same model puts about 16% of means outside the other's interval).
+2. **Policy effects.** Every preset of docs/policies.md's measured table against the
+   baseline, 10 replications with the comparison's seeds, on each engine: whether the
+   fast engine's paired difference agrees with the reference engine's (|fast - reference|
+   within 1.96 x the combined standard error: both are noisy, so even the same model puts
+   about 16% of means outside the other's interval) and whether each lies inside the
+   interval docs/policies.md reports.
 
-    python scripts/engine_equivalence.py                 # both checks (about 10 min on 2 cores)
+    python scripts/engine_equivalence.py                 # both checks (about 20 min on 2 cores)
     python scripts/engine_equivalence.py --seeds 10 --skip-presets
 """
 
@@ -106,27 +106,43 @@ def documented_effects(path: Path) -> dict[str, dict[str, tuple[float, float, fl
     return table
 
 
-def preset_check(documented, workers: int | None, out_dir: Path) -> list[dict]:
+def preset_effects(presets: list[str], transit: str, workers: int | None, out_dir: Path):
+    """Every preset against the baseline with one engine: 10 replications, the comparison's seeds."""
     from sim.compare import compare
 
-    result = compare(sorted(documented), replications=10, out_dir=out_dir, workers=workers, overrides=["transit=fast"],
+    result = compare(presets, replications=10, out_dir=out_dir, workers=workers, overrides=[f"transit={transit}"],
                      maps=False, progress=True)
-    table = result.outcomes
+    return result.outcomes
+
+
+def _effect(table, preset: str, key: str, factor: float) -> tuple[float, float, float] | None:
+    match = table[(table["scenario"] == preset) & (table["outcome"] == key)]
+    if match.empty:
+        return None
+    row = match.iloc[0]
+    return tuple(float(row[c]) * factor for c in ("diff", "diff_ci_low", "diff_ci_high"))
+
+
+def _agree(a: tuple[float, float, float], b: tuple[float, float, float], rounding: float) -> bool:
+    """Two estimates (mean, 95% interval) agree: their difference within 1.96 x the combined standard error."""
+    combined_se = math.hypot((a[2] - a[1]) / 2 / 1.96, (b[2] - b[1]) / 2 / 1.96)
+    return abs(a[0] - b[0]) <= 1.96 * combined_se + rounding
+
+
+def preset_check(documented, fast, reference) -> list[dict]:
+    """Each preset's paired effect with the fast engine beside the reference engine's (same seeds) and the docs'."""
     rows = []
     for preset, effects in documented.items():
         for key, factor, rounding in DOC_COLUMNS:
-            match = table[(table["scenario"] == preset) & (table["outcome"] == key)]
-            if match.empty:
+            f, r = _effect(fast, preset, key, factor), _effect(reference, preset, key, factor)
+            if f is None or r is None:
                 continue
-            row = match.iloc[0]
-            mean, low, high = (float(row[c]) * factor for c in ("diff", "diff_ci_low", "diff_ci_high"))
-            doc_mean, doc_low, doc_high = effects[key]
-            combined_se = math.hypot((high - low) / 2 / 1.96, (doc_high - doc_low) / 2 / 1.96)
-            rows.append({"preset": preset, "outcome": key, "fast": mean, "fast_low": low, "fast_high": high,
-                         "reference": doc_mean, "reference_low": doc_low, "reference_high": doc_high,
-                         "within_reference_interval": doc_low <= mean <= doc_high,
-                         # the table rounds: half a unit of its last digit is within any agreement
-                         "agree": abs(mean - doc_mean) <= 1.96 * combined_se + rounding})
+            doc = effects[key]
+            rows.append({"preset": preset, "outcome": key, "fast": f, "reference": r, "documented": doc,
+                         "fast_inside_reference_interval": r[1] <= f[0] <= r[2],
+                         "fast_agrees_with_reference": _agree(f, r, 0.0),
+                         "fast_inside_documented_interval": doc[1] - rounding <= f[0] <= doc[2] + rounding,
+                         "reference_inside_documented_interval": doc[1] - rounding <= r[0] <= doc[2] + rounding})
     return rows
 
 
@@ -161,19 +177,23 @@ def main() -> None:
         report.update(print_distributions(args.seeds, args.workers, [k for k, _, _ in HEADLINE if k != "policy_cost_usd"]))
     if not args.skip_presets:
         documented = documented_effects(ROOT / "docs" / "policies.md")
-        effects = preset_check(documented, args.workers, out / "presets")
-        inside = sum(r["within_reference_interval"] for r in effects)
-        agree = sum(r["agree"] for r in effects)
-        print(f"\n2. Preset effects (fast engine, 10 replications) against docs/policies.md: {inside}/{len(effects)} "
-              f"means inside the reference's 95% interval; {agree}/{len(effects)} agree within their combined error")
+        fast = preset_effects(sorted(documented), "fast", args.workers, out / "presets_fast")
+        reference = preset_effects(sorted(documented), "reference", args.workers, out / "presets_reference")
+        effects = preset_check(documented, fast, reference)
+        counts = {name: sum(r[name] for r in effects) for name in (
+            "fast_agrees_with_reference", "fast_inside_reference_interval", "fast_inside_documented_interval",
+            "reference_inside_documented_interval")}
+        print(f"\n2. Preset effects, 10 replications, same seeds, {len(effects)} cells (preset x outcome):")
+        for name, count in counts.items():
+            print(f"   {name.replace('_', ' ')}: {count}/{len(effects)}")
         for r in effects:
-            if not r["agree"]:
-                print(f"   disagree: {r['preset']} {r['outcome']}: fast {r['fast']:+.3g} [{r['fast_low']:+.3g}, "
-                      f"{r['fast_high']:+.3g}] vs reference {r['reference']:+.3g} [{r['reference_low']:+.3g}, "
-                      f"{r['reference_high']:+.3g}]")
-        report.update(presets=effects, inside=inside, agree=agree, cells=len(effects))
+            if not r["fast_agrees_with_reference"]:
+                f, ref = r["fast"], r["reference"]
+                print(f"   disagree: {r['preset']} {r['outcome']}: fast {f[0]:+.3g} [{f[1]:+.3g}, {f[2]:+.3g}] "
+                      f"vs reference {ref[0]:+.3g} [{ref[1]:+.3g}, {ref[2]:+.3g}]")
+        report.update(presets=effects, cells=len(effects), **counts)
     (out / "equivalence.json").write_text(json.dumps(report, indent=2, default=float))
-    print(json.dumps({k: v for k, v in report.items() if k in ("seeds", "differing", "inside", "agree", "cells")}))
+    print(json.dumps({k: v for k, v in report.items() if k not in ("distributions", "presets")}))
 
 
 if __name__ == "__main__":
