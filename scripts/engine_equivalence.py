@@ -151,10 +151,10 @@ def print_distributions(seeds: int, workers: int | None, headline: list[str]) ->
     rows = distribution_check(runs, [k for k in headline if k in runs])
     print(f"\n1. Baseline year, {seeds} seeds per engine (Holm-adjusted p-values; "
           f"detectable shift at 80% power = {detectable_shift_sd(seeds):.2f} SD)")
-    print(f"{'outcome':28s} {'reference':>14s} {'fast':>14s} {'detectable':>12s} {'MW p':>7s} {'KS p':>7s}")
+    print(f"{'outcome':28s} {'reference':>14s} {'fast':>14s} {'detectable':>12s} {'MW p':>7s} {'KS p':>7s} (raw)")
     for r in rows:
         print(f"{r['outcome']:28s} {r['reference_mean']:14.4g} {r['fast_mean']:14.4g} {r['detectable_shift']:12.3g} "
-              f"{r['mw_p_holm']:7.3f} {r['ks_p_holm']:7.3f}")
+              f"{r['mw_p_holm']:7.3f} {r['ks_p_holm']:7.3f} ({r['mw_p']:.3f}, {r['ks_p']:.3f})")
     failing = [r["outcome"] for r in rows if min(r["mw_p_holm"], r["ks_p_holm"]) < 0.05]
     print(f"outcomes whose distributions differ at 5% (Holm): {failing or 'none'}")
     return {"distributions": rows, "differing": failing}

@@ -158,3 +158,11 @@ def test_fast_and_reference_engines_give_the_same_outcome_distributions(short_pa
     for key in outcomes:
         p = stats.mannwhitneyu(samples["fast"][key], samples["reference"][key]).pvalue
         assert p > 0.01, (key, np.mean(samples["fast"][key]), np.mean(samples["reference"][key]))
+
+
+def test_an_unknown_engine_is_one_line_naming_the_key():
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match="transit") as err:
+        load_params(["transit=slow"])
+    assert "\n" not in str(err.value)
