@@ -92,6 +92,19 @@ class TraffickingOrganisation(mesa.Agent):
         self._nationalities = list(spec.courier_nationalities)
         self._nationality_cum = np.cumsum(list(spec.courier_nationalities.values())).tolist()
 
+    def follow_rules(self, spec: OrganisationType, daily_supply_g: int, menus: dict[str, RouteMenu] | None,
+                     prior_risk: np.ndarray, learning) -> None:
+        """New rules in force (an event): its type's spec and supply; new route menus (its
+        planned load is then planned again); its beliefs keep their evidence."""
+        self.spec, self.daily_supply_g = spec, daily_supply_g
+        self._markets = list(spec.markets)
+        self._market_cum = np.cumsum(list(spec.markets.values())).tolist()
+        self._nationalities = list(spec.courier_nationalities)
+        self._nationality_cum = np.cumsum(list(spec.courier_nationalities.values())).tolist()
+        if menus is not None:
+            self.menus, self.next_load = menus, None
+        self.beliefs.retune(prior_risk, learning.prior_strength, learning.forgetting_per_day)
+
     @property
     def risk(self) -> np.ndarray:
         """Perceived chance of losing a load at each (node, conveyance)."""

@@ -28,6 +28,13 @@ class LossBeliefs:
         self.keep_per_day = 1.0 - forgetting_per_day
         self._log_safe: np.ndarray | None = None
 
+    def retune(self, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float) -> None:
+        """A new prior and forgetting (rules changed mid-run); the evidence seen is kept."""
+        losses, passages = prior_mean * prior_strength, (1.0 - prior_mean) * prior_strength
+        if not (np.array_equal(losses, self.prior_losses) and np.array_equal(passages, self.prior_passages)):
+            self.prior_losses, self.prior_passages, self._log_safe = losses, passages, None
+        self.keep_per_day = 1.0 - forgetting_per_day
+
     def forget(self, days: float = 1.0) -> None:
         """Discount all evidence by the days elapsed (the prior is never forgotten)."""
         if self.keep_per_day < 1.0:

@@ -21,8 +21,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config
-from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, summary_table, write_run
+from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, resolve_config_timeline
+from sim.outputs import HEADLINE, check_writable_dir, claim_run_dir, phase_summary_table, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
 
@@ -125,6 +125,8 @@ def run_scenario(cfg: DictConfig) -> Path:
         write_run(result, out_dir, config_to_dict(cfg), plots=bool(cfg.output.plots), events=bool(cfg.output.events),
                   extra_files=briefing)
     print(summary_table(result.summary, result.seed, spread, n_runs))
+    if result.params.timeline:
+        print("\n" + phase_summary_table(result))
     print(f"\nRun directory: {out_dir}")
     return out_dir
 
@@ -137,9 +139,12 @@ def _checked_params(cfg: DictConfig, overrides: list[str]):
     from sim import scenario_checks as checks
 
     data = config_to_dict(cfg)
+    loader = GlobalHydra.instance().config_loader()
     checks.check_top_level_keys(data, overrides)
     checks.check_run_settings(data)
-    checks.check_contradictions(GlobalHydra.instance().config_loader(), overrides)
+    checks.check_contradictions(loader, overrides)
+    checks.check_calendar(data, overrides)
+    resolve_config_timeline(cfg, loader, "config", overrides)
     return params_from_config(cfg)
 
 

@@ -16,7 +16,12 @@ writes into one folder:
   displacement, where seizures happen, flows by crossing against the baseline;
 - ``maps/<scenario>.png``: mean flows over the replications on the route map;
 - ``brief.md``: a one-page brief for a facilitator to hand out;
-- ``comparison.json``: the settings (scenarios, seeds, horizon, engine) to reproduce it.
+- ``comparison.json``: the settings (scenarios, seeds, horizon, engine) to reproduce it;
+- with timeline scenarios (docs/timelines.md): ``phases.csv``, the paired differences
+  from the baseline in each phase between a scenario's events; ``monthly_diff.csv`` and
+  ``monthly_diff_<scenario>.png``, the difference month by month with its interval (the
+  month a policy starts to bite). Scenarios without a timeline run on the calendar of
+  the timeline scenarios, so that days pair.
 
 Command line: ``python -m sim compare PRESET [PRESET ...] --replications N --workers W
 --out DIR [--horizon-days D]`` (the baseline, ``baseline_2009`` unless ``--baseline``
@@ -193,16 +198,17 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     overrides = [*config_dir_overrides(config_dir), *overrides]
     if replications < 1:
         raise ConfigError(f"config error: --replications must be at least 1 (got {replications})")
-    for name in names:                  # a bad --override is one line before any run, not N failed runs
-        _validate_scenario(name, overrides)
+    scenario_params = {name: _validate_scenario(name, overrides) for name in names}   # a bad --override: one line
+    calendar = common_calendar(scenario_params)   # scenarios without a timeline run on the timeline's dates
     out = Path(out_dir) if out_dir is not None else Path("results/compare") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     _make_folder(out)
     seeds = replication_seeds(seed, replications)
-    experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=(f"preset={name}", *overrides), seed=s,
-                              inputs={"scenario": name, "replication": r})
+    experiments = [Experiment(run_id=f"{name}/rep{r:03d}", scenario=(f"preset={name}", *overrides, *calendar.get(name, ())),
+                              seed=s, inputs={"scenario": name, "replication": r})
                    for name in names for r, s in enumerate(seeds)]
     started = time.perf_counter()
-    details = ("edge_flows", "seized_by_node") if maps else ()
+    timed = any(p.timeline for p in scenario_params.values())
+    details = (*(("edge_flows", "seized_by_node") if maps else ()), *(("daily",) if timed else ()))
     runs = run_experiments(experiments, engine=engine, workers=workers, results_dir=out / "sweep",
                            progress=progress, horizon_days=horizon_days, details=details)
     wall_s = time.perf_counter() - started
@@ -224,6 +230,8 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
     files.append(draw_crossings_change(table, names, out / "crossings_change.png", caption))
     map_files = draw_mean_flow_maps(runs, names, out, overrides, titles, replications) if maps else {}
     files.extend(map_files.values())
+    if timed:
+        files.extend(write_timeline_differences(runs, names, scenario_params, out, caption, horizon))
     settings = {
         "scenarios": names, "baseline": names[0], "replications": replications, "seeds": seeds, "seed": seed,
         "horizon_days": horizon, "engine": engine, "workers": workers, "overrides": command_overrides,
@@ -243,10 +251,11 @@ def compare(scenarios: Sequence[str], *, replications: int = 10, baseline: str =
                       headline=headline, files=files)
 
 
-def _validate_scenario(name: str, overrides: Sequence[str]) -> None:
+def _validate_scenario(name: str, overrides: Sequence[str]):
+    """The scenario's parameters (composing it checks it)."""
     from sim.config import load_params
 
-    load_params([f"preset={name}", *overrides])
+    return load_params([f"preset={name}", *overrides])
 
 
 def _make_folder(out: Path) -> None:
@@ -500,6 +509,134 @@ BRIEF_COLUMNS = (("kg_entering_kz", "Entering KZ, t"), ("kg_seized_true", "Seize
                  ("kg_seized_reported", "Seized (reported), t"), ("kg_reaching_russia", "Reaching Russia, t"),
                  ("kg_reaching_eu", "Reaching EU, t"), ("bribes_usd", "Bribes, $M"),
                  ("revenue_usd", "Traffickers' revenue, $M"), ("policy_cost_usd", "Policy cost, $M"))
+
+
+# --- timelines: differences per phase and month ------------------------------------------
+
+#: Outcomes of the per-phase and monthly differences (sim.outcomes.period_outcomes), and their labels.
+PERIOD_PANELS = (("kg_entering_kz", "Entering Kazakhstan, kg"), ("kg_seized", "Seized, kg"),
+                 ("kg_reaching_russia", "Reaching Russia, kg"), ("share_entry_kz_kg", "Share entering via the Kyrgyz border"),
+                 ("share_entry_kz_uz", "Share entering via the Uzbek border"))
+
+
+def common_calendar(scenario_params: dict) -> dict[str, tuple[str, ...]]:
+    """Overrides giving every scenario without a timeline the calendar of those with one.
+
+    Paired differences by phase and month pair the same days; timeline scenarios must
+    share one calendar (start date and horizon), which the others then take.
+    """
+    calendars = {(p.start_date, p.horizon_days) for p in scenario_params.values() if p.timeline}
+    if len(calendars) > 1:
+        shown = ", ".join(f"{n} ({p.start_date} to {p.end_date})" for n, p in scenario_params.items() if p.timeline)
+        raise ConfigError(f"config error: compare: timeline scenarios on different calendars: {shown}; give them one "
+                          f"with --override start_date=YYYY-MM-DD --override end_date=YYYY-MM-DD")
+    if not calendars:
+        return {}
+    start, horizon = calendars.pop()
+    timed = next(p for p in scenario_params.values() if p.timeline)
+    return {name: (f"start_date={start.isoformat()}", f"end_date={timed.end_date.isoformat()}")
+            for name, p in scenario_params.items()
+            if not p.timeline and (p.start_date, p.horizon_days) != (start, horizon)}
+
+
+def period_differences(daily: pd.DataFrame, runs: pd.DataFrame, baseline: str, name: str,
+                       periods: list[tuple[int, int]]) -> pd.DataFrame:
+    """Paired differences (scenario minus baseline, same replication) of the period
+    outcomes: one row per period and outcome, with the t-based 95% interval."""
+    from sim.outcomes import PERIOD_OUTCOMES, period_outcomes
+
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    per_run = {run_id: frame for run_id, frame in daily.groupby("run_id", sort=False)}
+
+    def outcomes_of(scenario: str) -> dict[int, pd.DataFrame]:
+        rows = ok[ok["scenario"] == scenario]
+        return {int(r): period_outcomes(per_run[i], periods) for i, r in zip(rows["run_id"], rows["replication"])
+                if i in per_run}
+
+    mine, base = outcomes_of(name), outcomes_of(baseline)
+    common = sorted(set(mine) & set(base))
+    rows = []
+    for k, (first, end) in enumerate(periods):
+        for key in PERIOD_OUTCOMES:
+            values = np.array([mine[r].loc[k, key] for r in common])
+            diffs = values - np.array([base[r].loc[k, key] for r in common])
+            d_mean, d_low, d_high = t_interval(diffs)
+            rows.append({"scenario": name, "period": k, "start_day": first, "end_day": end, "outcome": key,
+                         "n": len(common), "mean": float(np.nanmean(values)) if len(values) else math.nan,
+                         "baseline_mean": float(np.nanmean([base[r].loc[k, key] for r in common])) if common else math.nan,
+                         "diff": d_mean, "diff_ci_low": d_low, "diff_ci_high": d_high,
+                         "clear": bool(not math.isnan(d_low) and (d_low > 0 or d_high < 0))})
+    return pd.DataFrame(rows)
+
+
+def write_timeline_differences(runs: pd.DataFrame, names: list[str], scenario_params: dict, out: Path,
+                               caption: str, horizon: int) -> list[Path]:
+    """phases.csv, monthly_diff.csv and a monthly-difference chart per scenario with a timeline
+    (``horizon``: the days the runs simulated)."""
+    from sim.sweep import load_details
+    from sim.timeline import date_of, event_marks, month_bounds, phase_bounds
+
+    daily = load_details(out / "sweep", "daily")
+    baseline, phase_rows, month_rows, files = names[0], [], [], []
+    for name in names[1:]:
+        params = scenario_params[name].model_copy(update={"horizon_days": horizon})
+        bounds = phase_bounds(params) if params.timeline else [(0, params.horizon_days, "whole run")]
+        table = period_differences(daily, runs, baseline, name, [(a, b) for a, b, _ in bounds])
+        table.insert(2, "label", table["period"].map(lambda k: bounds[k][2]))
+        phase_rows.append(table)
+        months = month_bounds(params.start_date, params.horizon_days)
+        monthly = period_differences(daily, runs, baseline, name, [(a, b) for a, b, _ in months])
+        monthly.insert(2, "month", monthly["period"].map(lambda k: months[k][2]))
+        month_rows.append(monthly)
+        if params.timeline:
+            files.append(draw_monthly_difference(monthly, name, baseline, event_marks(params), params.start_date,
+                                                 out / f"monthly_diff_{name}.png", caption))
+    for frame, stem in ((phase_rows, "phases"), (month_rows, "monthly_diff")):
+        table = pd.concat(frame, ignore_index=True) if frame else pd.DataFrame()
+        if len(table):
+            start = {n: scenario_params[n].start_date for n in names}
+            table.insert(3, "start_date", [date_of(start[n], d).isoformat() for n, d in zip(table["scenario"], table["start_day"])])
+            table.insert(4, "end_date", [date_of(start[n], d - 1).isoformat() for n, d in zip(table["scenario"], table["end_day"])])
+        table.to_csv(out / f"{stem}.csv", index=False)
+        files.append(out / f"{stem}.csv")
+    return files
+
+
+def draw_monthly_difference(monthly: pd.DataFrame, name: str, baseline: str, events, start_date, path: Path,
+                            caption: str) -> Path:
+    """Month by month, the paired difference from the baseline with its 95% interval, events marked."""
+    from sim.timeline import date_of
+
+    fig = _figure(12, 2.2 * len(PERIOD_PANELS) + 1)
+    axes = fig.subplots(len(PERIOD_PANELS), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (key, label) in zip(axes, PERIOD_PANELS):
+        rows = monthly[monthly["outcome"] == key]
+        x = np.arange(len(rows))
+        ax.fill_between(x, rows["diff_ci_low"], rows["diff_ci_high"], color="#1f77b4", alpha=0.25, step="mid",
+                        label="95% interval")
+        ax.plot(x, rows["diff"], "o-", color="#1f77b4", ms=3.5, lw=1.2, label="mean paired difference")
+        clear = rows["clear"].to_numpy(bool)
+        ax.plot(x[clear], rows["diff"].to_numpy()[clear], "o", color="#d62728", ms=5, label="interval excludes 0")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+        months = list(rows["month"])
+        for day, event in events:
+            month = date_of(start_date, day).strftime("%Y-%m")
+            if month in months:
+                xe = months.index(month) - 0.5
+                ax.axvline(xe, color="#2ca02c", ls="--", lw=1.2)
+                if ax is axes[0]:
+                    ax.annotate(event, (xe, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                                textcoords="offset points", rotation=90, va="top", fontsize=7, color="#2ca02c")
+    axes[0].legend(loc="lower left", fontsize=7, frameon=False)
+    axes[-1].set_xticks(np.arange(len(months)))
+    axes[-1].set_xticklabels(months, rotation=90, fontsize=7)
+    fig.suptitle(f"{name} minus {baseline}, month by month (paired replications)", fontsize=11)
+    fig.text(0.01, 0.003, caption, fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.015, 1, 0.97))
+    fig.savefig(path)
+    return path
 
 
 def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, str], settings: dict,

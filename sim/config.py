@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -19,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim.network import apply_network_changes
 from sim.params import ConfigError, Params, params_from_mapping
+from sim.timeline import GroupFiles, json_dates, resolve_timeline
 
 # ``${pid:}`` in scenarios/config.yaml: the default run directory's suffix, unique among
 # the runs alive on this machine (see sim.outputs.claim_run_dir for explicit directories).
@@ -57,6 +58,8 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config",
             checks.check_top_level_keys(data, overrides)
             checks.check_run_settings(data)
             checks.check_contradictions(loader, overrides)
+            checks.check_calendar(data, overrides)
+            resolve_config_timeline(cfg, loader, config_name, overrides)
             return cfg
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"config error: {_first_line(err)}") from None
@@ -64,6 +67,64 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config",
         where = getattr(err, "problem_mark", None)
         place = f"{where.name}, line {where.line + 1}" if where else "a YAML file"
         raise ConfigError(f"config error: malformed YAML in {place}: {getattr(err, 'problem', err)}") from None
+
+
+class HydraGroupFiles(GroupFiles):
+    """Policy, shock and regime files found on Hydra's search path (a user's folder included)."""
+
+    def __init__(self, loader: Any):
+        self.loader = loader
+
+    def load(self, group: str, name: str) -> dict[str, Any] | None:
+        if name not in self.loader.get_group_options(group):
+            return None
+        result = self.loader.repository.load_config(f"{group}/{name}")
+        if result is None or result.config is None:
+            return None
+        data = OmegaConf.to_container(result.config, resolve=True)
+        data.pop("defaults", None)
+        return data
+
+    def options(self, group: str) -> list[str]:
+        return list(self.loader.get_group_options(group))
+
+
+def resolve_config_timeline(cfg: DictConfig, loader: Any, config_name: str, overrides: Iterable[str]) -> None:
+    """Read the policies and regimes a composed config's timeline names (:func:`sim.timeline.resolve_timeline`).
+
+    Runs where Hydra is live (:func:`compose_config`, the command line's run): a policy of
+    the static config switched off goes back to the values of the same recipe composed
+    without policies, shocks and preset.
+    """
+    data = config_to_dict(cfg)
+    if not data.get("timeline"):
+        return
+    static = [o for o in overrides if o.lstrip("+~").split("=", 1)[0].split(".")[0] in
+              ("network", "world", "calibrated", "regime", "hydra")]
+    resolve_timeline(data, HydraGroupFiles(loader),
+                     reference=lambda: config_to_dict(compose(config_name=config_name, overrides=static)))
+    cfg.timeline = data["timeline"]
+
+
+def with_timeline(params: Params, timeline: Iterable[Mapping[str, Any]] | None = None, start_date: Any = None,
+                  config_dir: str | os.PathLike | None = None) -> Params:
+    """``params`` with a timeline (replacing its own) and/or a start date, resolved and validated.
+
+    ``timeline``: events as mappings (``[{"date": "2009-07-01", "policies": ["reinforce_uzbek_border"]}]``).
+    Policy and regime files are read from ``scenarios/`` and ``config_dir``; a policy of
+    the static config switched off goes back to the baseline composition's values.
+    """
+    data = params.model_dump(mode="json")
+    if start_date is not None:
+        data["start_date"] = json_dates(start_date)
+    if timeline is not None:
+        if isinstance(timeline, (str, Mapping)):
+            raise ConfigError("config error: timeline: must be a list of events ({date: YYYY-MM-DD, policies: [...]})")
+        data["timeline"] = [json_dates(dict(e)) if isinstance(e, Mapping) else e for e in timeline]
+    folders = [SCENARIOS_DIR, *filter(None, [user_config_dir(config_dir)])]
+    resolve_timeline(data, GroupFiles(folders),
+                     reference=lambda: load_params(config_dir_overrides(config_dir)).model_dump(mode="json"))
+    return params_from_mapping(data)
 
 
 def _compose_or_empty(config_name: str, overrides: list[str]) -> DictConfig:
@@ -94,13 +155,19 @@ def params_from_config(cfg: DictConfig | dict[str, Any]) -> Params:
 
 
 def load_params(overrides: Iterable[str] = (), config_name: str = "config",
-                config_dir: str | os.PathLike | None = None) -> Params:
+                config_dir: str | os.PathLike | None = None, *, timeline: Iterable[Mapping[str, Any]] | None = None,
+                start_date: Any = None) -> Params:
     """Compose and validate in one call: ``load_params(["seed=3", "regime=customs_union"])``.
 
     ``config_dir``: a folder of the user's own configs (``load_params(["+policy=[my_post]"],
-    config_dir="~/my_scenarios")``).
+    config_dir="~/my_scenarios")``). ``timeline``: dated events replacing the scenario's
+    own (``[{"date": "2009-07-01", "policies": ["reinforce_uzbek_border"]}]``, see
+    :mod:`sim.timeline`); ``start_date``: the calendar date of day 0.
     """
-    return params_from_config(compose_config(overrides, config_name, config_dir))
+    params = params_from_config(compose_config(overrides, config_name, config_dir))
+    if timeline is None and start_date is None:
+        return params
+    return with_timeline(params, timeline, start_date, config_dir)
 
 
 def _first_line(err: Exception) -> str:
@@ -119,6 +186,12 @@ def with_updates(params: Params, updates: dict[str, Any]) -> Params:
         raise ConfigError(f"config error: regime.name: the label of the chosen regime changes no rule; compose the "
                           f"regime instead: load_params(['regime={updates['regime.name']}']) or "
                           f"Experiment(scenario=('regime={updates['regime.name']}',))")
+    for key in updates:
+        parts = key.split(".")
+        if parts[0] == "timeline" and len(parts) > 2 and parts[2] in ("policies", "policies_off", "resolved"):
+            raise ConfigError(f"config error: {key}: an event's policies are read from their files when the scenario "
+                              f"is composed; give them with load_params(..., timeline=[...]) or a Hydra override "
+                              f"(timeline.{parts[1]}.date, .day and .set can be set here)")
     data = params.model_dump(mode="json")
     for key, value in updates.items():
         set_dotted(data, key, value)
@@ -218,14 +291,16 @@ CONFIG_GROUPS = ("network", "world", "calibrated", "regime", "preset", "policy",
 def scenario_params(params: Params | None = None, *, preset: str | None = None, regime: str | None = None,
                     policies: Iterable[str] = (), horizon_days: int | None = None,
                     supply_multiplier: float | None = None, overrides: dict[str, Any] | None = None,
-                    config_dir: str | os.PathLike | None = None) -> Params:
+                    config_dir: str | os.PathLike | None = None, timeline: Iterable[Mapping[str, Any]] | None = None,
+                    start_date: Any = None) -> Params:
     """The Params of a scenario described by keywords (what ``NorthernRouteModel(...)`` takes).
 
     Config groups (``preset``, ``regime``, ``policies``) are composed with Hydra (once per
     process and scenario: :func:`sim.sweep.worker.base_params`); ``horizon_days``,
     ``supply_multiplier`` and ``overrides`` (dotted keys -> values) are set on top with
     :func:`with_updates`, so a misspelt key is an error. A prepared ``params`` takes the
-    values but not group choices, which only composing can apply.
+    values but not group choices, which only composing can apply. ``timeline`` and
+    ``start_date``: see :func:`with_timeline`.
     """
     from sim.sweep.worker import base_params
 
@@ -248,4 +323,6 @@ def scenario_params(params: Params | None = None, *, preset: str | None = None, 
         updates["world.flow.supply_multiplier"] = supply_multiplier
     if params is None:
         params = base_params((*config_dir_overrides(config_dir), *choices))
+    if timeline is not None or start_date is not None:
+        params = with_timeline(params, timeline, start_date, config_dir)
     return with_updates(params, updates) if updates else params

@@ -57,6 +57,10 @@ class Integrity:
         self.memory_days = memory_days
         self._cases: deque[float] = deque()
 
+    def retune(self, base: float, per_case: float, memory_days: int) -> None:
+        """New rules (an anti-corruption unit set up mid-run): the cases remembered stay."""
+        self.base, self.per_case, self.memory_days = base, per_case, memory_days
+
     def note_case(self, day: float) -> None:
         self._cases.append(day)
 

@@ -119,6 +119,45 @@ def draw_route_map(nodes, edges, edge_flow_kg, node_seized_kg, path, title="", n
     return fig
 
 
+def period_flows(events, shipments, first_day, end_day):
+    """Kilos over each link and seized at each node during days ``[first_day, end_day)``.
+
+    A map of a period (before or after an event) needs when each load crossed each link:
+    that is in the per-hop event log (``RunResult.events``, kept unless
+    ``output.events=false``): a load's consecutive nodes in it are the links it crossed,
+    each on the day it reached the second node. Seizures count on the day they were made
+    (``shipments.outcome_day``). Returns ``(edge_flow_kg, node_seized_kg)`` as
+    :func:`draw_route_map` takes them.
+    """
+    if events is None:
+        raise ValueError("a map of a period needs the per-hop event log: run with output.events=true")
+    ev = events.sort_values(["shipment_id", "day"], kind="stable")
+    node = ev["node"].astype(str)
+    same_load = ev["shipment_id"].eq(ev["shipment_id"].shift())
+    ev = ev[~(same_load & node.eq(node.shift()))]            # several events at one node: one visit
+    prev = ev["node"].astype(str).shift()
+    hop = ev["shipment_id"].eq(ev["shipment_id"].shift()) & (ev["day"] >= first_day) & (ev["day"] < end_day)
+    kg = ev["shipment_id"].map(shipments.set_index("shipment_id")["kg"])
+    hops = ev.assign(u=prev, v=ev["node"].astype(str), kg=kg)[hop]
+    flows = {(u, v): float(x) for (u, v), x in hops.groupby(["u", "v"])["kg"].sum().items()}
+    seized = shipments[(shipments["outcome"] == "seized") & (shipments["outcome_day"] >= first_day)
+                       & (shipments["outcome_day"] < end_day)]
+    by_node = seized.groupby(seized["outcome_node"].astype(str))["kg"].sum()
+    return flows, {str(k): float(v) for k, v in by_node.items()}
+
+
+def draw_period_map(result, path, first_day, end_day, title=""):
+    """The route map of one period of a run (days ``[first_day, end_day)``, see :func:`period_flows`)."""
+    from sim.timeline import date_of
+
+    flows, seized = period_flows(result.events, result.shipments, first_day, end_day)
+    nodes, edges = result.network.frames()
+    start = result.params.start_date
+    when = f"{date_of(start, first_day).isoformat()} to {date_of(start, end_day - 1).isoformat()}"
+    return draw_route_map(nodes, edges, flows, seized, path,
+                          title=f"{title}: {when}" if title else f"Simulated heroin flows and seizures, {when}")
+
+
 # --------------------------------------------------------------------------- validation
 
 def _check_nodes(nodes):

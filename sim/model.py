@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 import secrets
 import zlib
 from typing import Any, Mapping, Sequence
@@ -35,9 +36,11 @@ from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
 from sim.ledger import Ledger
 from sim.network import POST_KINDS, build_network
+from sim.outcomes import FLOW_SERIES, flow_edges
 from sim.params import CONVEYANCES, ConfigError, Params
 from sim.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
 from sim.routing import RouteMenu, build_route_menus
+from sim.timeline import phases
 
 
 class NorthernRouteModel(mesa.Model):
@@ -66,40 +69,44 @@ class NorthernRouteModel(mesa.Model):
     def __init__(self, params: Params | None = None, *, preset: str | None = None, regime: str | None = None,
                  policies: Sequence[str] = (), horizon_days: int | None = None, supply_multiplier: float | None = None,
                  overrides: Mapping[str, Any] | None = None, config_dir: str | None = None,
+                 timeline: Sequence[Mapping[str, Any]] | None = None, start_date: Any = None,
                  rng: int | None = None, keep_events: bool = True):
         params = scenario_params(params, preset=preset, regime=regime, policies=policies, horizon_days=horizon_days,
-                                 supply_multiplier=supply_multiplier, overrides=overrides, config_dir=config_dir)
+                                 supply_multiplier=supply_multiplier, overrides=overrides, config_dir=config_dir,
+                                 timeline=timeline, start_date=start_date)
         super().__init__(rng=fresh_seed() if rng is None else rng)
         self.seed = self._seed
         params = params.model_copy(update={"seed": self.seed}) if params.seed != self.seed else params
-        params = with_policy_network(params)   # dedicated and INL checkpoints change the network
-        self.params = params
-        self.world = params.world
-        self.regime = params.regime
+        self.timeline = params.timeline        # the scenario's dated events (sim.timeline)
+        self.start_date = params.start_date
+        self.phases = phases(params)           # the rules in force between events (sim.timeline)
+        self.phase = 0
         self.horizon_days = params.horizon_days
         self.day = 0
 
-        self.network = build_network(params.network, self.world.transport)
-        self.keep_events = keep_events       # the per-hop event log (the ledger, and the engine buffering passages)
-        self._set_up_rules()                   # the policies in force, deterrence, the arrivals queue
-        self.node_ids = tuple(n.id for n in self.network.nodes)
+        self.node_ids = tuple(n.id for n in params.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
-
+        self.arrivals = make_arrivals(params.transit, self.seed, keep_events)   # the engine moving couriers (sim.engine)
+        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
         self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
         self.organisations = AgentSet([], random=self.random)
         self.patrols = AgentSet([], random=self.random)
-
-        self._create_posts()
-        self._create_patrols()
-        self._create_organisations()
-        self.refresh_rules()
+        self.network = None
+        self.integrity = None
+        self._watches: dict[int, tuple] = {}
+        self._patrols_made = 0
+        self._route_key = None
+        self.use_rules(self.phases[0].params)
+        self.flow_edges = flow_edges(self.network)   # links of the daily border flows (node set never changes)
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_REPORTERS)
 
     # --- the schedule -------------------------------------------------------------
 
     def step(self) -> None:
-        """One day: heroin arrives, organisations send loads, patrols deploy, couriers move, data is kept."""
+        """One day: the day's events, heroin arrives, organisations send loads, patrols deploy,
+        couriers move, data is kept."""
+        self.apply_events()
         self.supply_organisations()
         self.organisations.shuffle_do("plan_shipments")
         self.deploy_patrols()
@@ -113,6 +120,20 @@ class NorthernRouteModel(mesa.Model):
         """Run to the horizon."""
         while self.running:
             self.step()
+
+    def apply_events(self) -> None:
+        """At the start of an event's day, the rules of the phase it opens come into force."""
+        while self.phase + 1 < len(self.phases) and self.phases[self.phase + 1].start_day <= self.day:
+            self.phase += 1
+            self.use_rules(self.phases[self.phase].params)
+
+    def use_rules(self, params: Params) -> None:
+        """Put ``params`` (one phase's rules) in force and re-derive what depends on them."""
+        params = params.model_copy(update={"seed": self.seed}) if params.seed != self.seed else params
+        self.params = with_policy_network(params)   # dedicated and INL checkpoints change the network
+        self.world = self.params.world
+        self.regime = self.params.regime
+        self.refresh_rules()
 
     def supply_organisations(self) -> None:
         """Each organisation receives its day's heroin; a disrupted one's goes to its rivals."""
@@ -165,63 +186,132 @@ class NorthernRouteModel(mesa.Model):
         key = np.random.SeedSequence([int(self._seed) & (2**64 - 1), zlib.crc32(purpose.encode()), index]).generate_state(2)
         return random.Random(int(key[0]) << 32 | int(key[1]))
 
+    def kg_flow(self, series: str) -> float:
+        """Kilos carried so far over the links of one of :data:`sim.outcomes.FLOW_SERIES`."""
+        flow = self.ledger.edge_flow_g
+        return sum(flow.get(edge, 0) for edge in self.flow_edges[series]) / 1000.0
+
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
 
-    def refresh_rules(self) -> None:
-        """Re-derive what depends on the rules in force from the agents and settings.
-
-        Called at setup, once the posts, patrols and organisations exist (and, with
-        timelines, after every event that changes the rules). The fast engine derives
-        its arrays here (:meth:`sim.engine.transit.FastArrivals.follow_rules`).
-        """
-        self.arrivals.follow_rules(self)
-
     # --- setup --------------------------------------------------------------------
 
-    def _set_up_rules(self) -> None:
-        """What the policies in force set, the officers' deterrence, the queue of couriers on the road."""
+    def refresh_rules(self) -> None:
+        """Re-derive everything that depends on the rules in force (at setup and after each event).
+
+        The world goes on from its state: organisations keep their beliefs, stock and plans
+        (a plan is dropped only when its route menu changes), couriers on the road keep
+        their routes, crews keep their officers, protection deals and officers tied up by
+        seizures, patrols their memory of finds, the officers the deterrence of recent
+        cases. What changes: the policy settings, the network (route menus rebuilt on it,
+        beliefs carried over: node indices never change), each post's crews (capacity,
+        targeting, detection; officers hired or let go to the new staff), watchers,
+        patrols (added or withdrawn), the organisations' daily supply. Re-deriving rules
+        that did not change draws no random number, so an event that changes nothing
+        changes nothing (common random numbers).
+        """
         self.settings = policy_settings(self.world)
         corruption = self.world.corruption
-        self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
-        self.arrivals = make_arrivals(self.params.transit, self._seed, self.keep_events)
-        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
+        if self.integrity is None:
+            self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case,
+                                       corruption.case_memory_days)
+        else:
+            self.integrity.retune(self.settings.deterrence, corruption.deterrence_per_case, corruption.case_memory_days)
+        if self.network is None or self.network.nodes != self.params.network.nodes \
+                or self.network.transport != self.world.transport:
+            self.network = build_network(self.params.network, self.world.transport)
+        self._refresh_posts()
+        self._refresh_patrols()
+        self._refresh_organisations()
+        self.arrivals.follow_rules(self)       # the fast engine's arrays (sim.engine.transit)
 
-    def _create_posts(self) -> None:
-        """A checkpoint agent (with its crews) at every post, green crossing and city."""
-        world, insp = self.world, self.world.inspection
+    def _refresh_posts(self) -> None:
+        """A checkpoint agent (with its crews) at every active post, green crossing and city."""
         for i, node in enumerate(self.network.nodes):
-            if node.kind == "origin" or not node.active:
-                continue
-            profile_name = node.profile or insp.default_profile_by_kind.get(node.kind)
-            if profile_name is None:
-                continue
-            own = reinforced(world, node, insp.profiles[profile_name])
-            agency = node.agency or insp.default_agency_by_kind.get(node.kind, "police")
-            sides = [self._side(node, agency, own)]
-            counterpart = insp.counterpart_profile_by_border.get(node.border or "")
-            if counterpart is not None and node.kind in POST_KINDS:
-                other = insp.counterpart_agency_by_border.get(node.border, "counterpart border service")
-                sides.append(self._side(node, other, insp.profiles[counterpart]))
-            both = len(sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
-            watchers = [self._watchers(node, w) for w in watches_at(world, self.network, node)]
-            self.posts[i] = Checkpoint(self, i, sides, both, surveillance=watchers,
-                                       stages_false_couriers=node.id in self.settings.false_courier_posts)
+            self._refresh_post(i, node)
 
-    def _side(self, node, agency: str, profile) -> PostSide:
-        """One side's crew at a post: capacity (funded staff) against the licit traffic it sees."""
+    def _refresh_post(self, i: int, node) -> None:
+        world, insp = self.world, self.world.inspection
+        profile_name = node.profile or insp.default_profile_by_kind.get(node.kind)
+        post = self.posts[i]
+        if node.kind == "origin" or not node.active or profile_name is None:
+            if post is not None:                  # a post taken out of service (a policy switched off)
+                for side in [*post.sides, *post.surveillance]:
+                    self._let_go(side, 0)
+                post.remove()
+                self.posts[i] = None
+            return
+        own = reinforced(world, node, insp.profiles[profile_name])
+        crews = [(node.agency or insp.default_agency_by_kind.get(node.kind, "police"), own)]
+        counterpart = insp.counterpart_profile_by_border.get(node.border or "")
+        if counterpart is not None and node.kind in POST_KINDS:
+            crews.append((insp.counterpart_agency_by_border.get(node.border, "counterpart border service"),
+                          insp.profiles[counterpart]))
+        old = post.sides if post is not None else []
+        sides = [self._side(node, agency, profile, old[j] if j < len(old) and old[j].agency == agency else None)
+                 for j, (agency, profile) in enumerate(crews)]
+        for side in old:
+            if not any(side is s for s in sides):
+                self._let_go(side, 0)
+        both = len(sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
+        watches = tuple(watches_at(world, self.network, node))
+        if post is not None and self._watches.get(i) == watches:
+            watchers = post.surveillance
+        else:
+            for side in post.surveillance if post is not None else []:
+                self._let_go(side, 0)
+            watchers = [self._watchers(node, w) for w in watches]
+        self._watches[i] = watches
+        stages = node.id in self.settings.false_courier_posts
+        if post is None:
+            self.posts[i] = Checkpoint(self, i, sides, both, surveillance=watchers, stages_false_couriers=stages)
+        else:
+            post.sides, post.both_sides_inspect, post.surveillance = sides, both, watchers
+            post.stages_false_couriers = stages
+
+    def _side(self, node, agency: str, profile, side: PostSide | None = None) -> PostSide:
+        """One side's crew at a post: capacity (funded staff) against the licit traffic it sees.
+
+        ``side``: the crew already there, updated in place (its officers, deals and
+        officers tied up stay; officers are hired or let go to the new staff).
+        """
         world = self.world
         capacity = profile.staff * world.inspection.inspections_per_officer_day * funding_factor(world, agency)
-        traffic = profile.traffic_per_day * node.n_crossings
+        traffic = profile.traffic_per_day * node.n_crossings * self._traffic_factor(node)
         targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
         p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
                                                      for m in profile.methods) for c in CONVEYANCES]
-        draws = self.stream(f"crew:{agency}", self.network.index[node.id])
-        officers = [Officer(self, node.id, agency, profile.corruption, draws)
-                    for _ in range(max(1, math.ceil(profile.staff)))]
-        return PostSide(agency=agency, p_inspect=[inspection.share_inspected(capacity, traffic, t) for t in targeting],
-                        p_detect=p_detect, officers=officers, staff=profile.staff, capacity=capacity,
-                        licit_traffic=traffic, targeting=targeting)
+        p_inspect = [inspection.share_inspected(capacity, traffic, t) for t in targeting]
+        staff = max(1, math.ceil(profile.staff))
+        if side is None:
+            draws = self.stream(f"crew:{agency}", self.network.index[node.id])
+            officers = [Officer(self, node.id, agency, profile.corruption, draws) for _ in range(staff)]
+            return PostSide(agency=agency, p_inspect=p_inspect, p_detect=p_detect, officers=officers,
+                            staff=profile.staff, capacity=capacity, licit_traffic=traffic, targeting=targeting)
+        side.p_inspect, side.p_detect, side.targeting = p_inspect, p_detect, targeting
+        side.staff, side.capacity, side.licit_traffic = profile.staff, capacity, traffic
+        draws = side.officers[0].draws
+        side.officers.extend(Officer(self, node.id, agency, profile.corruption, draws)
+                             for _ in range(staff - len(side.officers)))
+        self._let_go(side, staff)
+        return side
+
+    def _let_go(self, side: PostSide, keep: int) -> None:
+        """Officers beyond the first ``keep`` of a crew leave it (and their protection deals end)."""
+        for officer in side.officers[keep:]:
+            side.end_protection_by(officer)
+            officer.remove()
+        del side.officers[keep:]
+
+    def _traffic_factor(self, node) -> float:
+        """Licit traffic at a post relative to 2009: the regime's on the Kazakh-Russian border.
+
+        Freer trade across that border (002 ¶6: measures to expedite licit goods; the
+        customs union) brings more licit vehicles, so a crew's capacity covers a smaller share.
+        """
+        if node.kind == "border_checkpoint" and node.border == "kz_ru":
+            return self.regime.licit_traffic_factor
+        return 1.0
 
     def _watchers(self, node, watch) -> PostSide:
         """Watchers (a green-zone strip, UAVs) who spot a passing load; spotted, it is found."""
@@ -238,22 +328,49 @@ class NorthernRouteModel(mesa.Model):
             return inspection.regime_factor(self.regime, spec)
         return self.regime.tir_inspection_factor if spec.tir else 1.0
 
-    def _create_patrols(self) -> None:
-        """Mobile patrols, each run by one agency (border guards, customs, police: 002 ¶6)."""
+    def _refresh_patrols(self) -> None:
+        """Mobile patrols, each run by one agency (border guards, customs, police: 002 ¶6).
+
+        Patrols already out keep their memory of finds; a larger count adds patrols, a
+        smaller one withdraws the last added of that group and agency.
+        """
         world = self.world
+        wanted = {(group, agency): n for group, spec in world.patrols.items()
+                  for agency, n in Counter(_allocate(spec.count, spec.agencies)).items()}
+        have = Counter((p.group, p.officer.agency) for p in self.patrols)
+        for patrol in reversed(list(self.patrols)):
+            key = (patrol.group, patrol.officer.agency)
+            if have[key] > wanted.get(key, 0):
+                have[key] -= 1
+                patrol.officer.remove()
+                patrol.remove()
         for group, spec in world.patrols.items():
             area = [self.network.index[n] for n in spec.area]
             p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
                                                          for m in spec.methods) for c in CONVEYANCES]
+            for patrol in self.patrols:
+                if patrol.group == group:
+                    patrol.area, patrol.p_detect = area, p_detect
+                    patrol.stop_prob = self._stop_prob(spec, patrol.officer.agency, area)
+                    patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
             for agency in _allocate(spec.count, spec.agencies):
+                if have[(group, agency)] >= wanted[(group, agency)]:
+                    continue
+                have[(group, agency)] += 1
                 officer = Officer(self, f"patrol:{group}", agency, spec.corruption,
-                                  self.stream(f"patrol-officer:{group}", len(self.patrols)))
-                intercept = min(1.0, spec.intercept_prob * funding_factor(world, agency))
-                stop_prob = {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
-                                                                   self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
-                                                                   spec.quiet_traffic_per_day) for i in area}
-                self.patrols.add(MobilePatrol(self, group, area, stop_prob, p_detect, officer,
-                                              spec.intelligence_weight, spec.memory_days))
+                                  self.stream(f"patrol-officer:{group}", self._patrols_made))
+                patrol = MobilePatrol(self, group, area, self._stop_prob(spec, agency, area), p_detect, officer,
+                                      spec.intelligence_weight, spec.memory_days)
+                patrol.draws = self.stream("patrol", self._patrols_made)   # never a withdrawn patrol's dice
+                self._patrols_made += 1
+                self.patrols.add(patrol)
+
+    def _stop_prob(self, spec, agency: str, area: list[int]) -> dict[int, float]:
+        """A patrol's chance to stop a passing load at each node of its area (funding scales it)."""
+        intercept = min(1.0, spec.intercept_prob * funding_factor(self.world, agency))
+        return {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
+                                                      self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
+                                                      spec.quiet_traffic_per_day) for i in area}
 
     def _traffic_per_crossing(self, node: int, default: float) -> float:
         """Licit traffic a day on one crossing (or road) of a node: its post's, or ``default`` without a post."""
@@ -262,19 +379,31 @@ class NorthernRouteModel(mesa.Model):
             return default
         return post.sides[0].licit_traffic / self.network.nodes[node].n_crossings
 
-    def _create_organisations(self) -> None:
+    def _refresh_organisations(self) -> None:
+        """Organisations: created at setup; after an event, their supply, specs and (when the
+        network or what routes depend on changed) their route menus, beliefs carried over."""
         world = self.world
-        routes = build_route_menus(self.params, self.network)
+        route_key = (self.params.network, world.transport, world.conveyances, world.economics,
+                     world.learning.max_routes_per_market, world.learning.max_detour_ratio,
+                     {t: (o.origins, o.markets, o.conveyances, o.avoids_countries) for t, o in world.organisations.items()})
+        menus = None
+        if route_key != self._route_key:
+            routes = build_route_menus(self.params, self.network)
+            menus = {t: self._menus_for(t, spec, routes) for t, spec in world.organisations.items() if spec.count}
+            self._route_key = route_key
         prior = self._prior_risk()
         yearly_g = world.flow.heroin_kg_per_year * world.flow.supply_multiplier * 1000
-        for org_type, spec in world.organisations.items():
-            if spec.count == 0:
-                continue
-            menus = self._menus_for(org_type, spec, routes)
-            daily_g = round(yearly_g * spec.flow_share / spec.count / 365)
-            for _ in range(spec.count):
-                org = TraffickingOrganisation(self, org_type, spec, menus, prior, daily_g)
-                self.organisations.add(org)
+        daily_g = {t: round(yearly_g * spec.flow_share / spec.count / 365)
+                   for t, spec in world.organisations.items() if spec.count}
+        if len(self.organisations) == 0:
+            for org_type, spec in world.organisations.items():
+                for _ in range(spec.count):
+                    self.organisations.add(TraffickingOrganisation(self, org_type, spec, menus[org_type], prior,
+                                                                   daily_g[org_type]))
+            return
+        for org in self.organisations:
+            org.follow_rules(world.organisations[org.org_type], daily_g[org.org_type],
+                             menus[org.org_type] if menus is not None else None, prior, world.learning)
 
     def _menus_for(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
         """The routes an organisation considers: its origins, conveyances, and countries it works in."""
@@ -328,4 +457,5 @@ DAILY_REPORTERS = {
     "bribes_usd": lambda m: m.ledger.bribes_usd,
     "bribes": lambda m: m.ledger.bribes_count,
     "couriers_on_road": lambda m: len(m.arrivals),
+    **{series: (lambda m, s=series: m.kg_flow(s)) for series in FLOW_SERIES},   # by border: periods, displacement
 }

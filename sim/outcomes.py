@@ -150,6 +150,16 @@ def _deliveries(ships: pd.DataFrame, nodes) -> dict[str, float]:
     }
 
 
+def entry_border(nu, nv) -> str | None:
+    """The southern border by which a link from ``nu`` to ``nv`` enters Kazakhstan, or None."""
+    return nv.border if nv.border in SOUTHERN_BORDERS and nv.kind in CROSSING_KINDS and nu.country != "KZ" else None
+
+
+def exits_to_russia(nu, nv) -> bool:
+    """Whether a link leaves a Kazakh-Russian border crossing into Russia."""
+    return nu.border == "kz_ru" and nu.kind in CROSSING_KINDS and nv.country == RUSSIA
+
+
 def _border_flows(ledger, network, out) -> dict[str, float]:
     """Kilos entering Kazakhstan by southern border, and crossing into Russia by segment."""
     ids = network.nodes
@@ -157,9 +167,10 @@ def _border_flows(ledger, network, out) -> dict[str, float]:
     to_russia: dict[str, int] = {}
     for (u, v), grams in ledger.edge_flow_g.items():
         nu, nv = ids[u], ids[v]
-        if nv.border in entering and nv.kind in CROSSING_KINDS and nu.country != "KZ":
-            entering[nv.border] += grams
-        if nu.border == "kz_ru" and nu.kind in CROSSING_KINDS and nv.country == RUSSIA:
+        border = entry_border(nu, nv)
+        if border is not None:
+            entering[border] += grams
+        if exits_to_russia(nu, nv):
             to_russia[nu.segment] = to_russia.get(nu.segment, 0) + grams
     total_in = sum(entering.values())
     result = {f"share_entry_{b}": (g / total_in if total_in else 0.0) for b, g in entering.items()}
@@ -171,6 +182,79 @@ def _border_flows(ledger, network, out) -> dict[str, float]:
     entered_kz_kg = total_in / 1000
     result["kz_interdiction_rate"] = out["kg_seized_kz"] / entered_kz_kg if entered_kz_kg else 0.0
     return result
+
+
+# --- outcomes over periods: phases between events, calendar months ----------------------
+
+#: Cumulative flows the model records every day (:data:`sim.model.DAILY_REPORTERS`).
+FLOW_SERIES = tuple(f"kg_entering_{b}" for b in SOUTHERN_BORDERS) + ("kg_reaching_russia",)
+#: What :func:`period_outcomes` reports for each period.
+PERIOD_OUTCOMES = ("kg_entered", "kg_entering_kz", "kg_seized", "kg_reaching_russia", "kg_delivered",
+                   *(f"share_entry_{b}" for b in SOUTHERN_BORDERS))
+
+
+def flow_edges(network) -> dict[str, list[tuple[int, int]]]:
+    """The links (node indices, both directions) behind each of :data:`FLOW_SERIES`."""
+    edges: dict[str, list[tuple[int, int]]] = {name: [] for name in FLOW_SERIES}
+    nodes, index = network.nodes, network.index
+    for a, b in network.graph.edges:
+        for u, v in ((index[a], index[b]), (index[b], index[a])):
+            border = entry_border(nodes[u], nodes[v])
+            if border is not None:
+                edges[f"kg_entering_{border}"].append((u, v))
+            if exits_to_russia(nodes[u], nodes[v]):
+                edges["kg_reaching_russia"].append((u, v))
+    return edges
+
+
+def period_outcomes(daily: pd.DataFrame, periods: list[tuple[int, int]]) -> pd.DataFrame:
+    """Headline outcomes over periods of days ``[start, end)`` (day 0 = the start date).
+
+    Computed from the cumulative daily series (row ``day`` d holds the totals after d
+    days), so a period's figure is what happened in it: kilos entering the route and
+    Kazakhstan (with the shares by southern border), seized, crossing into Russia,
+    delivered. Loads on the road at a period's end count where they had got to.
+    """
+    columns = ["kg_entered", "kg_seized", "kg_delivered", *FLOW_SERIES]
+    totals = daily.set_index("day")[columns]
+    totals.loc[0] = 0.0
+    rows = []
+    for start, end in periods:
+        d = totals.loc[end] - totals.loc[start]
+        entering = sum(d[f"kg_entering_{b}"] for b in SOUTHERN_BORDERS)
+        row = {"kg_entered": d["kg_entered"], "kg_entering_kz": entering, "kg_seized": d["kg_seized"],
+               "kg_reaching_russia": d["kg_reaching_russia"], "kg_delivered": d["kg_delivered"]}
+        for b in SOUTHERN_BORDERS:
+            row[f"share_entry_{b}"] = d[f"kg_entering_{b}"] / entering if entering else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(PERIOD_OUTCOMES)).astype(float)
+
+
+def phase_table(daily: pd.DataFrame, params) -> pd.DataFrame:
+    """The headline outcomes per phase between a scenario's events (one row per phase)."""
+    from sim.timeline import date_of, phase_bounds
+
+    bounds = phase_bounds(params)
+    frame = period_outcomes(daily, [(a, b) for a, b, _ in bounds])
+    start = params.start_date
+    frame.insert(0, "phase", range(1, len(bounds) + 1))
+    frame.insert(1, "label", [label for *_, label in bounds])
+    frame.insert(2, "start_date", [date_of(start, a).isoformat() for a, _, _ in bounds])
+    frame.insert(3, "end_date", [date_of(start, b - 1).isoformat() for _, b, _ in bounds])
+    frame.insert(4, "days", [b - a for a, b, _ in bounds])
+    return frame
+
+
+def monthly_table(daily: pd.DataFrame, start_date, horizon_days: int | None = None) -> pd.DataFrame:
+    """The headline outcomes per calendar month (a first or last month may be partial: ``days``)."""
+    from sim.timeline import month_bounds
+
+    horizon = int(daily["day"].max()) if horizon_days is None else horizon_days
+    bounds = month_bounds(start_date, horizon)
+    frame = period_outcomes(daily, [(a, b) for a, b, _ in bounds])
+    frame.insert(0, "month", [month for *_, month in bounds])
+    frame.insert(1, "days", [b - a for a, b, _ in bounds])
+    return frame
 
 
 def _crossings(model) -> dict[str, float]:

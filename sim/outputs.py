@@ -5,9 +5,13 @@ A run directory holds:
 - ``shipments.parquet``: one row per shipment (who, how, how much, where it ended);
 - ``events.parquet``: the tidy per-shipment event log (dispatched, passed, inspected,
   bribed, seized, delivered, with day, node and agency);
-- ``daily.parquet`` and ``daily.csv``: the per-day time series;
+- ``daily.parquet`` and ``daily.csv``: the per-day time series (day number and calendar date);
+- ``monthly.csv``: the headline outcomes per calendar month;
+- ``phases.csv``: the headline outcomes per phase between the timeline's events
+  (one phase without a timeline);
 - ``config.yaml``: the resolved configuration that produced the run;
-- ``route_map.png`` and ``timeseries.png``: the pictures;
+- ``route_map.png`` and ``timeseries.png``: the pictures (events marked on the time
+  series); with a timeline, ``route_map_phase<k>.png``: the map of each phase;
 - ``summary.json``: the outcomes, the seed, and where the numbers come from. It is
   written last, atomically: a directory without ``summary.json`` is an incomplete run.
 
@@ -26,15 +30,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import pandas as pd
 import yaml
 
+from sim.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
 from sim.run import RunResult
+from sim.timeline import event_marks
 
 #: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
-             "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
+             "monthly.csv", "phases.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
+PHASE_MAPS = "route_map_phase*.png"   # one map per phase of a timeline (with the event log)
 
 HEADLINE = (
     ("kg_entered", "Heroin entering the route", "kg"),
@@ -65,6 +73,8 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
         result.events.to_parquet(out / "events.parquet", index=False)
     result.daily.to_parquet(out / "daily.parquet", index=False)
     result.daily.to_csv(out / "daily.csv", index=False)
+    monthly_table(result.daily, result.params.start_date).to_csv(out / "monthly.csv", index=False)
+    phase_table(result.daily, result.params).to_csv(out / "phases.csv", index=False)
     (out / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
     for name, text in (extra_files or {}).items():
         (out / name).write_text(text)
@@ -78,6 +88,8 @@ def clear_run_files(out: Path) -> None:
     """Delete what an earlier run wrote into ``out`` (``summary.json`` first)."""
     for name in RUN_FILES:
         (out / name).unlink(missing_ok=True)
+    for path in out.glob(PHASE_MAPS):
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -143,13 +155,17 @@ def _alive(pid: int) -> bool:
 
 
 def _write_plots(result: RunResult, out: Path) -> None:
-    from sim.maps import draw_route_map
+    from sim.maps import draw_period_map, draw_route_map
     from sim.plots import draw_timeseries
+    from sim.timeline import phase_bounds
 
     nodes, edges = result.network.frames()
     title = f"Simulated heroin flows and seizures, {result.params.horizon_days} days (seed {result.seed})"
     draw_route_map(nodes, edges, result.edge_flows_kg, result.seized_kg_by_node, out / "route_map.png", title=title)
-    draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed)
+    if result.params.timeline and result.events is not None:      # a map per phase: before and after each event
+        for k, (first, end, label) in enumerate(phase_bounds(result.params), start=1):
+            draw_period_map(result, out / PHASE_MAPS.replace("*", str(k)), first, end, title=f"Phase {k} ({label})")
+    draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed, events=event_marks(result.params))
 
 
 def _summary_document(result: RunResult) -> dict[str, Any]:
@@ -157,8 +173,11 @@ def _summary_document(result: RunResult) -> dict[str, Any]:
         "complete": True,
         "seed": result.seed,
         "horizon_days": result.params.horizon_days,
+        "start_date": result.params.start_date.isoformat(),
+        "end_date": result.params.end_date.isoformat(),
         "regime": result.params.regime.name,
         "outcomes": result.summary,
+        "phases": phase_table(result.daily, result.params).to_dict(orient="records"),
         "provenance": {
             "what": "simulated outcomes of one run of the Northern Route model",
             "uncertainty": "one stochastic run: run replications (python -m sim.sweep or python -m sim compare) for intervals",
@@ -201,6 +220,23 @@ def summary_table(summary: Mapping[str, float], seed: int,
     source = (f"Simulated. Median and 5-95% interval over {n_runs} runs of this scenario (seed {seed} and "
               f"{n_runs - 1} other seeds)" if spread else "Simulated: one run; run replications for an interval")
     lines.append(source + ". Parameter sources: scenarios/provenance.yaml (python -m sim provenance).")
+    return "\n".join(lines)
+
+
+def phase_summary_table(result: RunResult) -> str:
+    """The headline outcomes per phase between the timeline's events, as text (empty without events)."""
+    if not result.params.timeline:
+        return ""
+    table = phase_table(result.daily, result.params)
+    lines = [f"{'Phase':44s} {'From':>10s} {'To':>10s} {'Entering KZ':>12s} {'Seized':>9s} {'To Russia':>10s} "
+             f"{'KG/UZ/TM border shares':>24s}"]
+    lines.append("-" * len(lines[0]))
+    for row in table.itertuples():
+        shares = "/".join("n/a" if pd.isna(x) else f"{x:.0%}"
+                          for x in (row.share_entry_kz_kg, row.share_entry_kz_uz, row.share_entry_kz_tm))
+        lines.append(f"{row.phase}. {row.label[:40]:41s} {row.start_date:>10s} {row.end_date:>10s} "
+                     f"{row.kg_entering_kz:>12,.0f} {row.kg_seized:>9,.0f} {row.kg_reaching_russia:>10,.0f} {shares:>24s}")
+    lines.append("kg in each phase of this run (one seed); phases.csv and monthly.csv in the run directory.")
     return "\n".join(lines)
 
 

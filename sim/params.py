@@ -18,6 +18,8 @@ import types
 import typing
 from typing import Annotated, Any, Literal, Mapping
 
+import datetime as dt
+
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -49,6 +51,9 @@ Method = Literal["canine", "scanner", "endoscope", "documents"]
 
 class ConfigError(ValueError):
     """A configuration that cannot be run; the message names the key and the problem."""
+
+
+from sim.timeline import DEFAULT_START_DATE, Event, check_timeline, horizon_from_end_date  # noqa: E402
 
 
 class _Strict(BaseModel):
@@ -458,6 +463,7 @@ class Regime(_Strict):
     cargo_inspection_factor: Factor
     person_inspection_factor: Factor
     tir_inspection_factor: Factor
+    licit_traffic_factor: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0   # licit traffic at the border posts, x 2009
 
 
 class Params(_Strict):
@@ -468,7 +474,14 @@ class Params(_Strict):
     regime: Regime
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     horizon_days: int = Field(default=365, ge=1, le=36_500)
+    start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
+    timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
     transit: Literal["fast", "reference"] = "fast"   # the engine that moves couriers (sim.engine)
+
+    @property
+    def end_date(self) -> dt.date:
+        """The calendar date of the last simulated day."""
+        return self.start_date + dt.timedelta(days=self.horizon_days - 1)
 
     @model_validator(mode="before")
     @classmethod
@@ -481,6 +494,7 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> "Params":
         _check_cross_references(self)
+        check_timeline(self)
         return self
 
 
@@ -622,20 +636,25 @@ def format_validation_error(err: ValidationError, root: type[BaseModel] | None =
 
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
     """Validate a plain mapping (the composed config) into :class:`Params`."""
-    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "transit") if k in data}
+    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "start_date", "timeline",
+                                   "transit") if k in data}
     try:
+        if data.get("end_date") is not None:       # an end date sets the horizon (sim.timeline)
+            wanted["horizon_days"] = horizon_from_end_date(data.get("start_date") or DEFAULT_START_DATE, data["end_date"])
         return Params.model_validate(wanted)
     except ValidationError as err:
         raise ConfigError(f"config error: {format_validation_error(err)}") from None
+    except ValueError as err:                      # a malformed end_date
+        raise ConfigError(f"config error: {err}") from None
 
 
 # --- the cost of a run, estimated before it starts -----------------------------------
 # Measured (README "Performance", benchmarks/bench_model.py): the calibrated baseline
-# (82.7 t a year) sends 7,157 shipments a year; a run costs 0.05-0.11 s per 1,000
-# shipments and about 200 MB plus 1 KB per shipment (1.3 million shipments: 147 s, 1.5 GB).
-BASELINE_KG_PER_YEAR = 82_714.1
-SHIPMENTS_PER_YEAR_AT_BASELINE = 7_157
-SECONDS_PER_1000_SHIPMENTS = 0.11
+# (85.0 t a year, issue 9's recalibration) sends 5,316 shipments a year; a run costs
+# 0.11-0.13 s per 1,000 shipments and about 200 MB plus 1 KB per shipment.
+BASELINE_KG_PER_YEAR = 84_954.3
+SHIPMENTS_PER_YEAR_AT_BASELINE = 5_316
+SECONDS_PER_1000_SHIPMENTS = 0.13
 MEMORY_MB_BASE, MEMORY_MB_PER_SHIPMENT = 200.0, 0.001
 MAX_RUN_MEMORY_GB = 8.0          # a run that would need more is refused up front
 

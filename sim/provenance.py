@@ -78,11 +78,29 @@ def numeric_leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[
             yield key, v
 
 
+def timeline_leaves(config: Mapping[str, Any]) -> Iterator[tuple[str, str, float]]:
+    """Every number a timeline's events set: (``timeline.<date>.<key>``, ``<key>``, value).
+
+    An event on a day number is keyed ``timeline.day<N>``; policies switched on by an
+    event have their numbers in their own files, with the entries of their keys.
+    """
+    for event in config.get("timeline") or []:
+        when = event.get("date") or f"day{event.get('day')}"
+        for key, value in numeric_leaves({k: v for k, v in (event.get("set") or {}).items()}):
+            yield f"timeline.{when}.{key}", key, value
+
+
+def _lookup_dated(dated: str, key: str, registry: tuple[Entry, ...]) -> Entry | None:
+    """The entry of a dated number, or else of its key."""
+    return lookup(dated, registry) or lookup(key, registry)
+
+
 def uncited(config: Mapping[str, Any]) -> list[str]:
-    """Numbers in the world/regime part of a config with no provenance entry."""
+    """Numbers in the world/regime part of a config (and its timeline) with no provenance entry."""
     registry = load_registry()
     checked = {k: config[k] for k in CHECKED_SECTIONS if k in config}
-    return [key for key, _ in numeric_leaves(checked) if lookup(key, registry) is None]
+    missing = [key for key, _ in numeric_leaves(checked) if lookup(key, registry) is None]
+    return missing + [dated for dated, key, _ in timeline_leaves(config) if _lookup_dated(dated, key, registry) is None]
 
 
 def provenance_table(config: Mapping[str, Any]) -> list[tuple[str, float, str, str]]:
@@ -100,6 +118,9 @@ def provenance_table(config: Mapping[str, Any]) -> list[tuple[str, float, str, s
         citation = entry.citation if entry else "MISSING: no provenance entry"
         plausible = f"plausible [{entry.range[0]:g}, {entry.range[1]:g}]" if entry and entry.range else ""
         rows.append((key, value, citation, " ".join(filter(None, (plausible, admissible_range(key))))))
+    for dated, key, value in timeline_leaves(config):
+        entry = _lookup_dated(dated, key, registry)
+        rows.append((dated, value, entry.citation if entry else "MISSING: no provenance entry", admissible_range(key)))
     return rows
 
 

@@ -17,6 +17,7 @@ from sim.model import NorthernRouteModel
 from sim.network import RouteNetwork
 from sim.outcomes import summarise
 from sim.params import Params
+from sim.timeline import add_dates
 
 
 @dataclass
@@ -52,13 +53,15 @@ def simulate(params: Params, seed: int | None = None, *, keep_events: bool = Tru
             on_day(model.day)
     shipments = model.ledger.shipments_frame()
     seized = shipments[shipments["outcome"] == "seized"]
+    events = model.ledger.events_frame() if keep_events else None
     return RunResult(
         params=params,
         seed=seed,
         summary=summarise(model, shipments),
-        daily=_daily_frame(model),
-        shipments=shipments,
-        events=model.ledger.events_frame() if keep_events else None,
+        daily=add_dates(_daily_frame(model), params.start_date, {"day": "date"}, one_based=True),
+        shipments=add_dates(shipments, params.start_date, {"day_dispatched": "date_dispatched",
+                                                           "outcome_day": "outcome_date"}),
+        events=None if events is None else add_dates(events, params.start_date, {"day": "date"}),
         edge_flows_kg=model.ledger.edge_flows_kg(),
         seized_kg_by_node={str(k): float(v) for k, v in seized.groupby(seized["outcome_node"].astype(str))["kg"].sum().items()},
         network=model.network,

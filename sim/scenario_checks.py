@@ -27,6 +27,8 @@ from sim.params import ConfigError, Params, accepts_new_keys, format_validation_
 
 #: Top-level keys of a composed config besides the model's parameters.
 RUN_SECTIONS = ("output", "report", "briefing", "hydra")
+#: Top-level keys of the calendar that are not parameters (``end_date`` sets ``horizon_days``).
+CALENDAR_KEYS = ("end_date",)
 #: Config groups whose files add settings to the global package (they combine).
 COMBINING_GROUPS = ("policy", "shock")
 
@@ -63,7 +65,7 @@ def check_run_settings(config: Mapping[str, Any]) -> None:
 
 def check_top_level_keys(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
     """Every top-level key is a parameter or a run section; say where a stray one came from."""
-    known = [*Params.model_fields, *RUN_SECTIONS]
+    known = [*Params.model_fields, *CALENDAR_KEYS, *RUN_SECTIONS]
     overrides = list(overrides)
     for key in config:
         if key in known:
@@ -210,6 +212,17 @@ def _parse(overrides: Iterable[str]) -> list:
         except HydraException as err:
             raise ConfigError(f"config error: {override}: cannot parse ({str(err).strip().splitlines()[0]})") from None
     return parsed
+
+
+def check_calendar(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
+    """An ``end_date`` sets the horizon: a ``horizon_days`` typed beside it is refused
+    rather than one of the two silently winning (docs/timelines.md)."""
+    if config.get("end_date") is None:
+        return
+    typed = next((o for o in overrides if o.lstrip("+").split("=", 1)[0] == "horizon_days"), None)
+    if typed is not None:
+        raise ConfigError(f"config error: {typed}: the scenario's end_date ({config['end_date']}) sets the horizon; "
+                          f"give end_date=YYYY-MM-DD instead, or end_date=null with {typed}")
 
 
 def expand_multirun(overrides: Iterable[str]) -> list[list[str]]:

@@ -12,7 +12,7 @@ from sim.model import NorthernRouteModel
 from sim.params import ConfigError
 
 REPORTERS = {"kg_entered", "kg_seized", "kg_delivered", "kg_in_transit", "shipments", "seizures", "bribes_usd",
-             "bribes", "couriers_on_road"}
+             "bribes", "couriers_on_road", "kg_entering_kz_kg", "kg_entering_kz_uz", "kg_entering_kz_tm", "kg_reaching_russia"}
 
 
 @pytest.fixture(scope="module")

@@ -66,3 +66,18 @@ def test_customs_union_moves_seizures_away_from_the_kazakh_russian_border(regime
     assert union[:, 0].mean() < 0.6 * two[:, 0].mean()          # fewer inspections at the KZ-RU border
     assert union[:, 1].mean() < two[:, 1].mean()                # fewer kg seized there
     assert union[:, 1].sum() / union[:, 2].sum() < two[:, 1].sum() / two[:, 2].sum()
+
+
+def test_more_licit_traffic_at_the_kazakh_russian_border_means_fewer_loads_inspected_there(regime_params):
+    """The regime's licit traffic meets the crews' capacity: three times the vehicles, fewer loads inspected.
+
+    Paired seeds, the same regime otherwise; inspections counted at the Kazakh-Russian posts.
+    """
+    base = regime_params["two_sided"]
+    busy = with_updates(base, {"regime.licit_traffic_factor": 3.0})
+    quiet_model, busy_model = NorthernRouteModel(base, rng=0), NorthernRouteModel(busy, rng=0)
+    for a, b in zip(_kz_ru_posts(quiet_model), _kz_ru_posts(busy_model)):
+        assert b.sides[0].licit_traffic == pytest.approx(3 * a.sides[0].licit_traffic)
+    seeds = range(4)
+    quiet, many = _inspections_and_seizures(base, seeds), _inspections_and_seizures(busy, seeds)
+    assert many[:, 0].sum() < 0.7 * quiet[:, 0].sum()
