@@ -309,7 +309,6 @@ class Courier(mesa.Agent):
         """
         if first is None:
             post.count_load(day)
-            on_duty = post.sides_on_duty()
         c, draws = self.conveyance, post.draws
         outcome = PASSED
         for k, side in enumerate(post.surveillance):
@@ -318,6 +317,8 @@ class Courier(mesa.Agent):
                 outcome = _worse(outcome, self.face(draws.choice(side.officers), node, day, side))
                 if outcome is SEIZED:
                     return SEIZED
+        if on_duty is None:
+            on_duty = post.sides_on_duty()
         for k, side in enumerate(on_duty, start=len(post.surveillance)):
             protector = side.protectors.get(self.organisation.unique_id)
             if protector is not None:
