@@ -4,12 +4,19 @@ Prints wall time for one simulated year, shipments and hop-events simulated, hop
 per second, peak memory, and the time at 1x, 10x and 100x the baseline flow (each
 measured in a fresh process so that peak memory belongs to that run). The last line is
 one JSON object (keys: baseline_year_s, shipments, hop_events, hop_events_per_s,
-peak_mem_mb, year_10k_shipments_s, scaling) for other tools. Because the calibrated
-baseline may send fewer than 10,000 loads a year, a year scaled to at least 10,000
-shipments is timed too (the target of issue 2).
+peak_mem_mb, year_10k_shipments_s, scaling, and since issue 13: transit,
+baseline_year_no_log_s, reference_year_no_log_s, speedup_vs_reference, anchors,
+year_vs_anchors) for other tools. Because the calibrated baseline may send fewer than
+10,000 loads a year, a year scaled to at least 10,000 shipments is timed too (issue 2).
 
-    python benchmarks/bench_model.py            # 1x, 10x, 100x (the 100x run takes a few minutes)
-    python benchmarks/bench_model.py --quick    # 1x and 10x only
+Issue 13's anchors, measured in one process beside the model's year without the event
+log, for the same number of hop-events: a bare Python heap loop pushing and popping them,
+Mesa's own ``schedule_event`` dispatching as many empty events, and numpy drawing three
+Bernoulli trials per hop-event. The year is printed as a ratio to each.
+
+    python benchmarks/bench_model.py                    # 1x, 10x, 100x (fast engine)
+    python benchmarks/bench_model.py --quick            # 1x and 10x only
+    python benchmarks/bench_model.py --transit reference # the per-event reference engine
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import sys
 import time
 
 
-def measure(multiplier: float, keep_events: bool, repeats: int) -> dict:
+def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "fast") -> dict:
     """Time ``repeats`` runs of the baseline year at ``multiplier`` x the flow (this process)."""
     import logging
 
@@ -30,7 +37,7 @@ def measure(multiplier: float, keep_events: bool, repeats: int) -> dict:
     from sim.run import simulate
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    params = with_updates(load_params(), {"world.flow.supply_multiplier": multiplier})
+    params = with_updates(load_params(), {"world.flow.supply_multiplier": multiplier, "transit": engine})
     simulate(with_updates(params, {"horizon_days": 5}), keep_events=False)   # warm caches (route menus)
     times = []
     for r in range(repeats):
@@ -40,6 +47,7 @@ def measure(multiplier: float, keep_events: bool, repeats: int) -> dict:
     best = min(times)
     return {
         "multiplier": multiplier,
+        "transit": engine,
         "keep_events": keep_events,
         "wall_s": best,
         "wall_s_all": times,
@@ -50,8 +58,45 @@ def measure(multiplier: float, keep_events: bool, repeats: int) -> dict:
     }
 
 
-def in_fresh_process(multiplier: float, keep_events: bool, repeats: int) -> dict:
-    cmd = [sys.executable, __file__, "--one", str(multiplier), "--repeats", str(repeats)]
+def anchors(hop_events: int) -> dict:
+    """Issue 13's anchors for ``hop_events`` events: heap loop, Mesa's scheduler, numpy floor (seconds)."""
+    import heapq
+    import random
+
+    import mesa
+    import numpy as np
+
+    rng = random.Random(0)
+    times = [rng.random() * 365 for _ in range(hop_events)]
+    t0 = time.perf_counter()
+    heap: list = []
+    for i, when in enumerate(times):
+        heapq.heappush(heap, (when, i, None))
+    while heap:
+        heapq.heappop(heap)
+    heap_s = time.perf_counter() - t0
+
+    model = mesa.Model(rng=0)
+    t0 = time.perf_counter()
+    for when in times:
+        model.schedule_event(_nothing, at=when)
+    model.run_until(366)
+    mesa_s = time.perf_counter() - t0
+
+    generator = np.random.default_rng(0)
+    chances = generator.random((hop_events, 3)) * 0.01
+    t0 = time.perf_counter()
+    generator.random((hop_events, 3)) < chances
+    numpy_s = time.perf_counter() - t0
+    return {"heap_loop_s": heap_s, "mesa_schedule_event_s": mesa_s, "numpy_bernoulli_s": numpy_s}
+
+
+def _nothing() -> None:
+    pass
+
+
+def in_fresh_process(multiplier: float, keep_events: bool, repeats: int, engine: str = "fast") -> dict:
+    cmd = [sys.executable, __file__, "--one", str(multiplier), "--repeats", str(repeats), "--transit", engine]
     if keep_events:
         cmd.append("--events")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -64,12 +109,25 @@ def main() -> None:
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--transit", default="fast", choices=("fast", "reference"), help="the engine moving couriers (default fast)")
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.events, args.repeats)))
+        print(json.dumps(measure(args.one, args.events, args.repeats, args.transit)))
         return
 
-    baseline = in_fresh_process(1.0, keep_events=True, repeats=5)
+    engine = args.transit
+    year = in_fresh_process(1.0, keep_events=False, repeats=5, engine=engine)
+    reference = in_fresh_process(1.0, keep_events=False, repeats=3, engine="reference")
+    anchor = anchors(year["hop_events"])
+    ratios = {name: year["wall_s"] / s for name, s in anchor.items()}
+    print(f"{engine} engine, baseline year without event log: {year['wall_s']:.3f} s best of 5; "
+          f"{year['hop_events']:,} hop-events, {year['hop_events_per_s']:,.0f} hop-events/s; "
+          f"reference engine {reference['wall_s']:.3f} s (x{reference['wall_s'] / year['wall_s']:.1f})")
+    print(f"anchors for {year['hop_events']:,} events: heap loop {anchor['heap_loop_s']:.3f} s, Mesa schedule_event "
+          f"{anchor['mesa_schedule_event_s']:.3f} s, numpy three Bernoulli draws {anchor['numpy_bernoulli_s']:.4f} s; "
+          f"the year is {ratios['heap_loop_s']:.2f}x the heap loop, {ratios['mesa_schedule_event_s']:.2f}x Mesa's "
+          f"scheduler, {ratios['numpy_bernoulli_s']:.0f}x the numpy floor (target: at most 0.05 s, under the heap loop)")
+    baseline = in_fresh_process(1.0, keep_events=True, repeats=5, engine=engine)
     print(f"baseline year (with event log): {baseline['wall_s']:.3f} s best of 5 "
           f"({', '.join(f'{t:.3f}' for t in baseline['wall_s_all'])}); {baseline['shipments']:,} shipments, "
           f"{baseline['hop_events']:,} hop-events, {baseline['hop_events_per_s']:,.0f} hop-events/s, "
@@ -77,12 +135,12 @@ def main() -> None:
     # The performance target is stated for a year of at least 10,000 shipments; the calibrated
     # baseline may send fewer (larger loads), so also time a year scaled up to that size.
     target_mult = max(1.0, round(10_500 / baseline["shipments"], 2))
-    target = in_fresh_process(target_mult, keep_events=True, repeats=3)
+    target = in_fresh_process(target_mult, keep_events=True, repeats=3, engine=engine)
     print(f"year scaled to >= 10,000 shipments (flow x{target_mult}, with event log): {target['wall_s']:.3f} s best of 3; "
           f"{target['shipments']:,} shipments, {target['hop_events_per_s']:,.0f} hop-events/s")
     scaling = []
     for mult in (1, 10) if args.quick else (1, 10, 100):
-        row = in_fresh_process(float(mult), keep_events=False, repeats=1 if mult > 1 else 3)
+        row = in_fresh_process(float(mult), keep_events=False, repeats=1 if mult > 1 else 3, engine=engine)
         row["s_per_1000_shipments"] = row["wall_s"] / row["shipments"] * 1000
         scaling.append(row)
         print(f"flow x{mult:<4d} (no event log): {row['wall_s']:8.2f} s  {row['shipments']:>9,} shipments  "
@@ -104,6 +162,12 @@ def main() -> None:
                      "s_per_1000_shipments": round(r["s_per_1000_shipments"], 4),
                      "peak_mem_mb": round(r["peak_mem_mb"], 1)} for r in scaling],
         "linearity_ratio": round(per_k[-1] / per_k[0], 3),
+        "transit": engine,
+        "baseline_year_no_log_s": round(year["wall_s"], 4),
+        "reference_year_no_log_s": round(reference["wall_s"], 4),
+        "speedup_vs_reference": round(reference["wall_s"] / year["wall_s"], 2),
+        "anchors": {name: round(s, 5) for name, s in anchor.items()},
+        "year_vs_anchors": {name: round(r, 3) for name, r in ratios.items()},
     }))
 
 

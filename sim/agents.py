@@ -47,6 +47,13 @@ _SEVERITY = {PASSED: 0, CLEARED: 1, PROTECTED: 2, BRIBED: 3, SEIZED: 4}
 BLOCKED_LOG_SAFE = math.log(1e-6)    # a node on a route the KNB shut: the load would surely be lost
 
 
+def _already_drawn(k: int, first: int | None) -> bool | None:
+    """Whether encounter ``k`` fired, when the fast engine drew it (``first`` fired first); None: draw it now."""
+    if first is None or k > first:
+        return None
+    return k == first
+
+
 def _worse(a: Outcome, b: Outcome) -> Outcome:
     """The outcome a passage is recorded with when several things happened at one node."""
     return a if _SEVERITY[a] >= _SEVERITY[b] else b
@@ -262,48 +269,63 @@ class Courier(mesa.Agent):
 
     # --- what happens at a node, in the order a load meets it ---------------------
 
-    def meet(self, node: int, day: float) -> Outcome:
+    def meet(self, node: int, day: float, first: int | None = None,
+             on_duty: list[PostSide] | None = None) -> Outcome:
         """The mobile patrols posted at the node, then its post (watchers, then crew).
 
         Returns the worst that happened (SEIZED ends the journey); a load that goes on is
         recorded as passed, protected, cleared or bribed through.
+
+        The fast engine (:mod:`sim.engine`) has already drawn, in one go, that encounter
+        number ``first`` is the first to find or inspect the load (numbered in the order
+        met: patrols, watchers, the sides on duty), so the encounters before it are not
+        drawn again; it also counted the load at the post and drew the sides ``on_duty``.
         """
         model = self.model
         outcome = PASSED
-        for patrol in model.patrols_at[node]:
-            if patrol.stops(self, node):
+        patrols = model.patrols_at[node]
+        for k, patrol in enumerate(patrols):
+            fired = _already_drawn(k, first)
+            if fired if fired is not None else patrol.stops(self, node):
                 outcome = _worse(outcome, self.face(patrol.officer, node, day))
                 if outcome is SEIZED:
                     return SEIZED
         post = model.posts[node]
         if post is not None:
-            outcome = _worse(outcome, self.pass_post(post, node, day))
+            first_at_post = None if first is None else first - len(patrols)
+            outcome = _worse(outcome, self.pass_post(post, node, day, first_at_post, on_duty))
             if outcome is SEIZED:
                 return SEIZED
         model.ledger.record_passage(self.shipment, node, day, outcome)
         return outcome
 
-    def pass_post(self, post: Checkpoint, node: int, day: float) -> Outcome:
+    def pass_post(self, post: Checkpoint, node: int, day: float, first: int | None = None,
+                  on_duty: list[PostSide] | None = None) -> Outcome:
         """Watchers may spot the load; the crew on duty may inspect it, unless an officer is paid.
 
         At the Kazakh-Russian border the regime says whether both sides inspect or one
         (taking turns). An officer protecting the organisation waves the load through his
-        side (:meth:`pass_protected`).
+        side (:meth:`pass_protected`). ``first`` and ``on_duty``: see :meth:`meet`.
         """
-        post.count_load(day)
+        if first is None:
+            post.count_load(day)
         c, draws = self.conveyance, post.draws
         outcome = PASSED
-        for side in post.surveillance:
-            if draws.random() < side.p_inspect[c]:
+        for k, side in enumerate(post.surveillance):
+            fired = _already_drawn(k, first)
+            if fired if fired is not None else draws.random() < side.p_inspect[c]:
                 outcome = _worse(outcome, self.face(draws.choice(side.officers), node, day, side))
                 if outcome is SEIZED:
                     return SEIZED
-        for side in post.sides_on_duty():
+        if on_duty is None:
+            on_duty = post.sides_on_duty()
+        for k, side in enumerate(on_duty, start=len(post.surveillance)):
             protector = side.protectors.get(self.organisation.unique_id)
             if protector is not None:
                 outcome = _worse(outcome, self.pass_protected(side, protector, day))
                 continue
-            if draws.random() >= side.inspection_chance(c, day, post.loads_today):
+            fired = _already_drawn(k, first)
+            if not (fired if fired is not None else draws.random() < side.inspection_chance(c, day, post.loads_today)):
                 continue
             post.inspections += 1
             if draws.random() >= side.p_detect[c]:

@@ -9,6 +9,7 @@ stock lost`` (organisations' side) can be checked exactly.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,12 +22,14 @@ SHIPMENT_COLUMNS = (
     "nationality", "crossings", "day_dispatched", "outcome", "outcome_node", "outcome_day",
     "agency", "bribes_usd", "hops",
 )
+_SHIPMENT_ROW = operator.attrgetter(*SHIPMENT_COLUMNS)   # one shipment's row, in C (sweeps make a table per run)
 EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
 
 
-@dataclass
+@dataclass(slots=True)
 class Shipment:
-    """One load on its way: the row of the shipment table while it travels."""
+    """One load on its way: the row of the shipment table while it travels (slots: a year
+    at 100x the flow keeps half a million of them)."""
 
     shipment_id: int
     organisation: int
@@ -46,7 +49,7 @@ class Shipment:
     hops: int = 0
 
     def row(self) -> tuple:
-        return tuple(getattr(self, c) for c in SHIPMENT_COLUMNS)
+        return _SHIPMENT_ROW(self)
 
 
 @dataclass
@@ -81,6 +84,8 @@ class Ledger:
     routes_shut: int = 0
     groups_shut: int = 0
     seizure_officer_days: float = 0.0
+    # called before the shipment table is made: the fast engine writes the hops of loads on the road
+    before_tables: list = field(default_factory=list)
 
     @property
     def in_transit_g(self) -> int:
@@ -151,7 +156,9 @@ class Ledger:
     # --- tables --------------------------------------------------------------------
 
     def shipments_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame([s.row() for s in self.shipments], columns=list(SHIPMENT_COLUMNS))
+        for update in self.before_tables:
+            update()
+        frame = pd.DataFrame(list(map(_SHIPMENT_ROW, self.shipments)), columns=list(SHIPMENT_COLUMNS))
         frame["kg"] = frame["grams"] / 1000.0
         for col in ("organisation", "org_type", "conveyance", "origin", "market", "nationality", "outcome", "outcome_node", "agency"):
             frame[col] = frame[col].astype("category")

@@ -30,7 +30,7 @@ import numpy as np
 
 from sim import inspection
 from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
-from sim.arrivals import Arrivals
+from sim.engine import make_arrivals
 from sim.corruption import Integrity
 from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
@@ -86,7 +86,7 @@ class NorthernRouteModel(mesa.Model):
 
         self.node_ids = tuple(n.id for n in params.network.nodes)
         self.ledger = Ledger(self.node_ids, keep_events=keep_events)
-        self.arrivals = Arrivals()
+        self.arrivals = make_arrivals(params.transit, self.seed, keep_events)   # the engine moving couriers (sim.engine)
         self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
         self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
@@ -223,6 +223,7 @@ class NorthernRouteModel(mesa.Model):
         self._refresh_posts()
         self._refresh_patrols()
         self._refresh_organisations()
+        self.arrivals.follow_rules(self)       # the fast engine's arrays (sim.engine.transit)
 
     def _refresh_posts(self) -> None:
         """A checkpoint agent (with its crews) at every active post, green crossing and city."""

@@ -476,6 +476,7 @@ class Params(_Strict):
     horizon_days: int = Field(default=365, ge=1, le=36_500)
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
+    transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
 
     @property
     def end_date(self) -> dt.date:
@@ -635,8 +636,8 @@ def format_validation_error(err: ValidationError, root: type[BaseModel] | None =
 
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
     """Validate a plain mapping (the composed config) into :class:`Params`."""
-    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "start_date", "timeline")
-              if k in data}
+    wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "start_date", "timeline",
+                                   "transit") if k in data}
     try:
         if data.get("end_date") is not None:       # an end date sets the horizon (sim.timeline)
             wanted["horizon_days"] = horizon_from_end_date(data.get("start_date") or DEFAULT_START_DATE, data["end_date"])

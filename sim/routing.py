@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 import networkx as nx
+import numba
 import numpy as np
 
 from sim.economics import trip_cost_per_kg
@@ -77,17 +78,38 @@ class RouteMenu:
         any route is within it; if none is, all stay in the choice (the caller sends a
         smaller load).
         """
-        log_arrive = np.add.reduceat(log_safe[self.flat_index], self.starts)
-        loss = -np.expm1(log_arrive)
-        profit = np.exp(log_arrive) * self.market_price - self.cost_per_kg
-        utility = profit / temperature + self.log_path_size
-        tolerable = loss <= tolerance
-        if tolerable.any() and not tolerable.all():
-            utility = np.where(tolerable, utility, -np.inf)
-        weights = np.exp(utility - utility.max())
-        cumulative = np.cumsum(weights)
-        pick = min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(self.routes) - 1)
-        return self.routes[pick], float(loss[pick])
+        pick, loss = _path_size_logit_pick(log_safe, self.flat_index, self.starts, self.cost_per_kg,
+                                           self.log_path_size, self.market_price, temperature, u, tolerance)
+        return self.routes[pick], loss
+
+
+@numba.njit(cache=True)
+def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_size, market_price, temperature, u,
+                          tolerance):
+    """The path-size logit draw of :meth:`RouteMenu.choose` (compiled: it runs for every load).
+
+    Utility of a route: expected profit per kilo / temperature + log path size, where
+    expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
+    the product of P(pass) over the route's (node, conveyance) steps. Returns the index
+    picked by the uniform ``u`` and the route's perceived chance of loss.
+    """
+    n = len(starts)
+    log_arrive = np.empty(n)
+    for r in range(n):
+        end = starts[r + 1] if r + 1 < n else len(flat_index)
+        total = 0.0
+        for k in range(starts[r], end):
+            total += log_safe[flat_index[k]]
+        log_arrive[r] = total
+    loss = -np.expm1(log_arrive)
+    utility = (np.exp(log_arrive) * market_price - cost_per_kg) / temperature + log_path_size
+    tolerable = loss <= tolerance
+    n_tolerable = tolerable.sum()
+    if 0 < n_tolerable < n:
+        utility = np.where(tolerable, utility, -np.inf)
+    cumulative = np.cumsum(np.exp(utility - utility.max()))
+    pick = min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), n - 1)
+    return pick, loss[pick]
 
 
 def _path_sizes(flat_index: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -65,7 +65,11 @@ def test_bribed_officers_go_on_to_protect_and_loads_pass_protected(short_params)
     on = simulate(with_updates(params, {"world.corruption.protection.offer_prob": 1.0}), seed=2, keep_events=False).summary
     off = simulate(with_updates(params, {"world.corruption.protection.offer_prob": 0.0}), seed=2, keep_events=False).summary
     assert off["protected_passages"] == 0 and on["protected_passages"] > 0
-    assert on["protection_usd"] == pytest.approx(on["protected_passages"] * short_params.world.corruption.protection.price_usd_per_load)
+    price = short_params.world.corruption.protection.price_usd_per_load
+    # each protected passage is paid; so is a load protected by one side of a post and then
+    # seized or bought free by the other side (its hop is recorded as seized or bribed)
+    assert on["protected_passages"] * price <= on["protection_usd"]
+    assert on["protection_usd"] <= (on["protected_passages"] + on["seizures"] + on["bribes"]) * price
 
 
 def test_bribes_are_sized_to_officers_pay_not_to_the_loads_value(short_params):
