@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if TYPE_CHECKING:
     from sim.params import Params
@@ -482,7 +482,7 @@ def phases(params: "Params") -> list[Phase]:
     The first phase starts on day 0 and includes the events of day 0; with no events it
     is the whole run with ``params`` themselves.
     """
-    from sim.params import ConfigError, Params, format_validation_error
+    from sim.params import Params, format_validation_error
 
     start, horizon = params.start_date, params.horizon_days
     ordered = sorted(enumerate(params.timeline), key=lambda ie: ie[1].day_from(start))
@@ -501,12 +501,10 @@ def phases(params: "Params") -> list[Phase]:
                 _put(data, key, value)
         try:
             rules = Params.model_validate(data)
-        except Exception as err:   # ValidationError, ValueError: name the event that made it invalid
+        except ValueError as err:   # ValidationError, ConfigError: name the event that made it invalid
             i, event = opened[-1]
-            text = format_validation_error(err) if hasattr(err, "errors") else str(err)
+            text = format_validation_error(err) if isinstance(err, ValidationError) else str(err)
             raise ValueError(f"{event.name(i, start)}: {text.removeprefix('config error: ')}") from None
-        except ConfigError as err:
-            raise ValueError(str(err)) from None
         rules = rules.model_copy(update={"timeline": params.timeline})
         result.append(Phase(first, stop, rules, tuple(e for _, e in opened)))
     return result

@@ -197,3 +197,14 @@ def test_compare_gives_paired_differences_per_phase_and_month(tmp_path):
     assert list(monthly["month"].unique()) == ["2009-01", "2009-02", "2009-03"]
     assert (monthly[monthly["month"] == "2009-01"]["diff"] == 0).all()
     assert (result.out_dir / "monthly_diff_my_mid_reinforcement.png").stat().st_size > 10_000
+
+
+def test_a_policy_costs_only_the_days_it_is_in_force():
+    from sim.outcomes import summarise
+    from sim.policies import policy_cost_usd_per_year
+
+    model = NorthernRouteModel(horizon_days=20, timeline=[{"day": 15, "policies": ["green_zone_kyrgyz"]}], rng=1)
+    model.run()
+    before, after = (policy_cost_usd_per_year(p.params.world) for p in model.phases)
+    assert after > before
+    assert summarise(model)["policy_cost_usd"] == pytest.approx((before * 15 + after * 5) / 365)
