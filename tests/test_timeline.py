@@ -208,3 +208,23 @@ def test_a_policy_costs_only_the_days_it_is_in_force():
     before, after = (policy_cost_usd_per_year(p.params.world) for p in model.phases)
     assert after > before
     assert summarise(model)["policy_cost_usd"] == pytest.approx((before * 15 + after * 5) / 365)
+
+
+def test_the_readme_timeline_examples_compose(tmp_path):
+    """README "Scenarios that unfold in time": the YAML preset and the command line."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Scenarios that unfold in time")[1].split("\n## ")[0]
+    yaml_text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    preset = tmp_path / "preset"
+    preset.mkdir()
+    (preset / "my_timeline.yaml").write_text(yaml_text)
+    from_yaml = load_params(["preset=my_timeline"], config_dir=tmp_path)
+    assert [e.date.isoformat() for e in from_yaml.timeline] == ["2009-07-01", "2010-01-01"]
+    assert from_yaml.end_date.isoformat() == "2010-06-30"
+    command = re.search(r"python -m sim (end_date=\S+) \\\n\s+'(timeline=.*?)'\n", section)
+    typed = load_params([command.group(1), command.group(2)])
+    assert typed.horizon_days == 365 and [e.label for e in typed.timeline] == ["Uzbek border", ""]
+    assert typed.timeline[1].resolved["regime"]["name"] == "customs_union"
