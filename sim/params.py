@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Mapping
 import datetime as dt
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Every number has a finite, admissible range: ``inf``/``nan`` are refused everywhere
 # (model_config ``allow_inf_nan=False``), and each field below gives both bounds. The
@@ -475,6 +475,7 @@ class Params(_Strict):
     horizon_days: int = Field(default=365, ge=1, le=36_500)
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
+    _phases: Any = PrivateAttr(default=None)       # the phases validation built (sim.timeline.phases)
 
     @property
     def end_date(self) -> dt.date:
@@ -492,7 +493,7 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> "Params":
         _check_cross_references(self)
-        check_timeline(self)
+        self._phases = check_timeline(self)
         return self
 
 

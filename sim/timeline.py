@@ -368,15 +368,16 @@ def _what(event: Event) -> str:
 # --- validating and cutting the run into phases ---------------------------------------------
 
 
-def check_timeline(params: "Params") -> None:
+def check_timeline(params: "Params") -> list[Phase] | None:
     """Raise ValueError (one line naming the event) for a timeline that cannot run.
 
     Events must fall within the run, be resolved (policies read from their files), set
     keys that exist to admissible values, and not contradict another event of the same
-    day; each phase's rules are validated as a static config would be.
+    day; each phase's rules are validated as a static config would be. Returns the
+    phases (None without a timeline), which :class:`sim.params.Params` keeps.
     """
     if not params.timeline:
-        return
+        return None
     start, horizon = params.start_date, params.horizon_days
     last = end_date(start, horizon)
     for i, event in enumerate(params.timeline):
@@ -392,7 +393,7 @@ def check_timeline(params: "Params") -> None:
         for key in event.set:
             _check_settable_value(key, where)
     _check_same_day(params)
-    phases(params)
+    return _cut(params)
 
 
 def _check_settable_value(key: str, where: str) -> None:
@@ -480,8 +481,15 @@ def phases(params: "Params") -> list[Phase]:
     """The run cut at its events: each phase with the full parameters of the rules in force.
 
     The first phase starts on day 0 and includes the events of day 0; with no events it
-    is the whole run with ``params`` themselves.
+    is the whole run with ``params`` themselves. Validating ``params`` built them once.
     """
+    built = params.__pydantic_private__.get("_phases") if params.__pydantic_private__ else None
+    if built is not None and built[-1].end_day == params.horizon_days:
+        return built
+    return _cut(params)
+
+
+def _cut(params: "Params") -> list[Phase]:
     from sim.params import Params, format_validation_error
 
     start, horizon = params.start_date, params.horizon_days
@@ -494,7 +502,7 @@ def phases(params: "Params") -> list[Phase]:
     for k, (first, stop) in enumerate(zip(cuts, cuts[1:])):
         opened = [(i, e) for i, e in ordered if e.day_from(start) == first]
         if not opened and k == 0:
-            result.append(Phase(0, stop, params, ()))
+            result.append(Phase(0, stop, params.model_copy(), ()))   # a copy: Params keeps its phases
             continue
         for i, event in opened:
             for key, value in event.changes().items():
