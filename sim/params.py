@@ -53,7 +53,7 @@ class ConfigError(ValueError):
     """A configuration that cannot be run; the message names the key and the problem."""
 
 
-from sim.timeline import DEFAULT_START_DATE, Event, check_timeline, horizon_from_end_date  # noqa: E402
+from sim.timeline import DEFAULT_START_DATE, Event, check_timeline, end_date, horizon_from_end_date  # noqa: E402
 
 
 class _Strict(BaseModel):
@@ -480,7 +480,7 @@ class Params(_Strict):
     @property
     def end_date(self) -> dt.date:
         """The calendar date of the last simulated day."""
-        return self.start_date + dt.timedelta(days=self.horizon_days - 1)
+        return end_date(self.start_date, self.horizon_days)
 
     @model_validator(mode="before")
     @classmethod

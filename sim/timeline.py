@@ -112,10 +112,6 @@ class Phase:
     params: "Params"                 # the rules in force (the scenario's timeline kept, for reference)
     events: tuple[Event, ...]        # the events that opened it (none for a first phase without day-0 events)
 
-    @property
-    def label(self) -> str:
-        return "; ".join(e.label or _what(e) for e in self.events) or "start"
-
 
 def date_of(start_date: dt.date, day: float) -> dt.date:
     """The calendar date of a (fractional) day number."""
