@@ -228,3 +228,17 @@ def test_the_readme_timeline_examples_compose(tmp_path):
     typed = load_params([command.group(1), command.group(2)])
     assert typed.horizon_days == 365 and [e.label for e in typed.timeline] == ["Uzbek border", ""]
     assert typed.timeline[1].resolved["regime"]["name"] == "customs_union"
+
+
+def test_sweep_levers_and_updates_can_move_an_event():
+    """A lever (Hydra overrides) moves an event; an update (with_updates) moves one too."""
+    from sim.sweep import Experiment, run_experiments
+
+    preset = "preset=uzbek_reinforcement_mid_2009"
+    experiments = [Experiment(run_id="july", scenario=(preset,), seed=3),
+                   Experiment(run_id="march", scenario=(preset, "timeline.0.date=2009-03-01"), seed=3),
+                   Experiment(run_id="march-by-update", scenario=(preset,), updates={"timeline.0.date": "2009-03-01"}, seed=3)]
+    table = run_experiments(experiments, engine="serial", horizon_days=200, progress=False).set_index("run_id")
+    assert (table["status"] == "ok").all()
+    assert table.loc["march", "kg_seized"] == table.loc["march-by-update", "kg_seized"]
+    assert table.loc["march", "kg_seized"] != table.loc["july", "kg_seized"]
