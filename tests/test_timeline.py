@@ -227,7 +227,7 @@ def test_the_readme_timeline_examples_compose(tmp_path):
     command = re.search(r"python -m sim (end_date=\S+) \\\n\s+'(timeline=.*?)'\n", section)
     typed = load_params([command.group(1), command.group(2)])
     assert typed.horizon_days == 365 and [e.label for e in typed.timeline] == ["Uzbek border", ""]
-    assert typed.timeline[1].resolved["regime"]["name"] == "customs_union"
+    assert typed.timeline[1].resolved["regime.name"] == "customs_union"
 
 
 def test_sweep_levers_and_updates_can_move_an_event():
@@ -242,3 +242,11 @@ def test_sweep_levers_and_updates_can_move_an_event():
     assert (table["status"] == "ok").all()
     assert table.loc["march", "kg_seized"] == table.loc["march-by-update", "kg_seized"]
     assert table.loc["march", "kg_seized"] != table.loc["july", "kg_seized"]
+
+
+def test_switching_off_one_of_two_overlapping_policies_leaves_the_other_in_force():
+    params = load_params(["horizon_days=60"], timeline=[
+        {"day": 5, "policies": ["green_zone_kyrgyz", "green_zone_uzbek"]}, {"day": 20, "policies_off": ["green_zone_uzbek"]}])
+    kyrgyz_alone = load_params(["horizon_days=60", "+policy=[green_zone_kyrgyz]"])
+    last = NorthernRouteModel(params, rng=1).phases[-1].params
+    assert last.world == kyrgyz_alone.world and last.regime == kyrgyz_alone.regime
