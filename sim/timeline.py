@@ -346,7 +346,13 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
             yield f"{prefix}{key}", value
 
 
-def _get(data: Mapping[str, Any], key: str) -> Any:
+#: The value of a setting a policy added (an entry of a mapping, such as a green zone's
+#: segment) once removed: given to such a key in an event's ``set``, it removes the entry
+#: (the policy exercise's turns use it; sim/exercise).
+ABSENT = "<absent>"
+
+
+def _get(data: Mapping[str, Any], key: str, missing: Any = None) -> Any:
     node: Any = data
     for part in key.split("."):
         if isinstance(node, Mapping) and part in node:
@@ -354,13 +360,19 @@ def _get(data: Mapping[str, Any], key: str) -> Any:
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return None
+            return missing
     return node
 
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set a dotted key; missing mappings on the way are created (validation judges the key)."""
+    """Set a dotted key; missing mappings on the way are created (validation judges the key).
+    :data:`ABSENT` removes the key instead."""
     parts = key.split(".")
+    if isinstance(value, str) and value == ABSENT:
+        parent = _get(data, ".".join(parts[:-1])) if len(parts) > 1 else data
+        if isinstance(parent, dict):
+            parent.pop(parts[-1], None)
+        return
     node: Any = data
     for part in parts[:-1]:
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
