@@ -6,8 +6,12 @@ measured in a fresh process so that peak memory belongs to that run). The last l
 one JSON object (keys: baseline_year_s, shipments, hop_events, hop_events_per_s,
 peak_mem_mb, year_10k_shipments_s, scaling, and since issue 13: transit,
 baseline_year_no_log_s, reference_year_no_log_s, speedup_vs_reference, anchors,
-year_vs_anchors) for other tools. Because the calibrated baseline may send fewer than
-10,000 loads a year, a year scaled to at least 10,000 shipments is timed too (issue 2).
+year_vs_anchors, and since issue 10: timeline_*) for other tools. Because the calibrated
+baseline may send fewer than 10,000 loads a year, a year scaled to at least 10,000
+shipments is timed too (issue 2). The four-year timeline preset ``timeline_2008_2011``
+(events on their dates, issue 10) is timed too: its cost per simulated year (and per 1,000
+shipments, since its yearly supply varies) against the one-year baseline's, without the
+event log in both.
 
 Issue 13's anchors, measured in one process beside the model's year without the event
 log, for the same number of hop-events: a bare Python heap loop pushing and popping them,
@@ -58,6 +62,28 @@ def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "f
     }
 
 
+TIMELINE_PRESET = "timeline_2008_2011"
+
+
+def measure_timeline(preset: str, engine: str = "fast") -> dict:
+    """Time one run of a multi-year timeline preset (this process), without the event log."""
+    import logging
+
+    from sim.config import load_params, with_updates
+    from sim.run import simulate
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    params = with_updates(load_params([f"preset={preset}"]), {"transit": engine})
+    simulate(with_updates(params, {"horizon_days": 5, "timeline": []}), keep_events=False)   # warm caches
+    t0 = time.perf_counter()
+    result = simulate(params, seed=0, keep_events=False)
+    wall = time.perf_counter() - t0
+    years = params.horizon_days / 365
+    return {"preset": preset, "wall_s": wall, "years": years, "shipments": int(result.summary["shipments"]),
+            "s_per_year": wall / years, "s_per_1000_shipments": wall / result.summary["shipments"] * 1000,
+            "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def anchors(hop_events: int) -> dict:
     """Issue 13's anchors for ``hop_events`` events: heap loop, Mesa's scheduler, numpy floor (seconds)."""
     import heapq
@@ -95,8 +121,11 @@ def _nothing() -> None:
     pass
 
 
-def in_fresh_process(multiplier: float, keep_events: bool, repeats: int, engine: str = "fast") -> dict:
+def in_fresh_process(multiplier: float, keep_events: bool, repeats: int, engine: str = "fast",
+                     timeline: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--one", str(multiplier), "--repeats", str(repeats), "--transit", engine]
+    if timeline is not None:
+        cmd = [sys.executable, __file__, "--one-timeline", timeline, "--transit", engine]
     if keep_events:
         cmd.append("--events")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -110,7 +139,11 @@ def main() -> None:
     parser.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3, help=argparse.SUPPRESS)
     parser.add_argument("--transit", default="fast", choices=("fast", "reference"), help="the engine moving couriers (default fast)")
+    parser.add_argument("--one-timeline", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_timeline is not None:
+        print(json.dumps(measure_timeline(args.one_timeline, args.transit)))
+        return
     if args.one is not None:
         print(json.dumps(measure(args.one, args.events, args.repeats, args.transit)))
         return
@@ -149,6 +182,12 @@ def main() -> None:
     per_k = [r["s_per_1000_shipments"] for r in scaling]
     print(f"cost per 1000 shipments from x1 to x{int(scaling[-1]['multiplier'])}: "
           f"{per_k[0]:.3f} -> {per_k[-1]:.3f} s (ratio {per_k[-1] / per_k[0]:.2f}; 1.0 = linear)")
+    timeline = in_fresh_process(1.0, keep_events=False, repeats=1, engine=engine, timeline=TIMELINE_PRESET)
+    year_ratio = timeline["s_per_year"] / scaling[0]["wall_s"]
+    shipment_ratio = timeline["s_per_1000_shipments"] / scaling[0]["s_per_1000_shipments"]
+    print(f"{TIMELINE_PRESET} ({timeline['years']:.1f} years, no event log): {timeline['wall_s']:.2f} s, "
+          f"{timeline['s_per_year']:.2f} s per simulated year ({year_ratio:.2f} x the one-year baseline's), "
+          f"{timeline['s_per_1000_shipments']:.3f} s per 1000 shipments ({shipment_ratio:.2f} x)")
     print(json.dumps({
         "baseline_year_s": round(baseline["wall_s"], 4),
         "shipments": baseline["shipments"],
@@ -168,6 +207,14 @@ def main() -> None:
         "speedup_vs_reference": round(reference["wall_s"] / year["wall_s"], 2),
         "anchors": {name: round(s, 5) for name, s in anchor.items()},
         "year_vs_anchors": {name: round(r, 3) for name, r in ratios.items()},
+        "timeline_preset": TIMELINE_PRESET,
+        "timeline_wall_s": round(timeline["wall_s"], 3),
+        "timeline_shipments": timeline["shipments"],
+        "timeline_s_per_year": round(timeline["s_per_year"], 4),
+        "timeline_year_ratio": round(year_ratio, 3),
+        "timeline_s_per_1000_shipments": round(timeline["s_per_1000_shipments"], 4),
+        "timeline_per_1000_shipments_ratio": round(shipment_ratio, 3),
+        "timeline_peak_mem_mb": round(timeline["peak_mem_mb"], 1),
     }))
 
 

@@ -550,6 +550,16 @@ PERIOD_PANELS = (("kg_entering_kz", "Entering Kazakhstan, kg"), ("kg_seized", "S
                  ("share_entry_kz_uz", "Share entering via the Uzbek border"))
 
 
+def has_timeline(preset: str, config_dir: str | Path | None = None) -> bool:
+    """Whether a preset's file has a timeline (read without composing)."""
+    import yaml
+
+    from sim.brief import preset_path
+
+    data = yaml.safe_load(preset_path(preset, config_dir).read_text()) or {}
+    return bool(data.get("timeline"))
+
+
 def common_calendar(scenario_params: dict) -> dict[str, tuple[str, ...]]:
     """Overrides giving every scenario without a timeline the calendar of those with one.
 
@@ -816,6 +826,12 @@ def main_compare(argv: list[str]) -> int:
 
     try:
         presets = list_presets(args.config_dir) if args.all else args.presets
+        if args.all:                    # each timeline preset has its own calendar: compare it on its own
+            dated = [p for p in presets if has_timeline(p, args.config_dir)]
+            presets = [p for p in presets if p not in dated]
+            if dated:
+                print(f"--all leaves out the timeline presets ({', '.join(dated)}): each runs on its own calendar; "
+                      f"compare each alone (python -m sim compare {dated[0]})", file=sys.stderr)
         if not presets:
             parser.error("name at least one preset (or --all)")
         with sigterm_as_interrupt():  # SIGTERM stops the runs as Ctrl-C does

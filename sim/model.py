@@ -10,9 +10,12 @@ One step is one day:
    (:class:`sim.arrivals.Arrivals`), and meet what is there (:meth:`sim.agents.Courier.meet`);
 4. the day's figures are collected.
 
-The policies in force are data the model reads at setup (:func:`sim.policies.policy_settings`):
-the posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
-officers' deterrence.
+The policies in force are data the model reads (:func:`sim.policies.policy_settings`): the
+posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
+officers' deterrence. A scenario's timeline (:mod:`sim.timeline`) changes them at the start
+of an event's day: :meth:`NorthernRouteModel.refresh_rules` re-derives what depends on
+them, and the world goes on from its state. ``model.use_rules(params)`` puts other rules in
+force in a running model (a policy exercise's turn) the same way.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class NorthernRouteModel(mesa.Model):
         overrides: any other setting, dotted key -> value
             (``{"world.corruption.deterrence": 0.5}``); an unknown key is an error.
         config_dir: a folder of the user's own configs (see docs/own_scenarios.md).
+        timeline: dated events replacing the scenario's own (``[{"date": "2009-07-01",
+            "policies": ["reinforce_uzbek_border"]}]``; docs/timelines.md).
+        start_date: the calendar date of day 0 (default: the scenario's, 2009-01-01).
         rng: the random seed. None draws a fresh one, as in Mesa (``params.seed`` is not
             used: pass ``rng=params.seed``, as :func:`sim.run.simulate` does); the seed used
             is ``model.seed`` (and ``model.params.seed``), so any run can be repeated.

@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from sim.network import CROSSING_KINDS
+from sim.policies import policy_cost_usd_per_year
 from sim.states import Outcome
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
@@ -108,7 +109,8 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
         "controlled_deliveries_seized": float(ledger.controlled_seized),
         "kg_seized_controlled_delivery": ledger.controlled_seized_g / 1000,
         "organisation_days_disrupted": float(ledger.organisation_days_disrupted),
-        "policy_cost_usd": model.settings.cost_usd_per_year * model.horizon_days / 365,
+        "policy_cost_usd": sum(policy_cost_usd_per_year(phase.params.world) * (phase.end_day - phase.start_day)
+                               for phase in model.phases) / 365,   # each phase's policies for its days
     }
     for key in [k for k in out if k.startswith("kg_seized_border_")]:
         border = key.removeprefix("kg_seized_border_")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Mapping
 import datetime as dt
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Every number has a finite, admissible range: ``inf``/``nan`` are refused everywhere
 # (model_config ``allow_inf_nan=False``), and each field below gives both bounds. The
@@ -53,7 +53,7 @@ class ConfigError(ValueError):
     """A configuration that cannot be run; the message names the key and the problem."""
 
 
-from sim.timeline import DEFAULT_START_DATE, Event, check_timeline, horizon_from_end_date  # noqa: E402
+from sim.timeline import DEFAULT_START_DATE, Event, check_timeline, end_date, horizon_from_end_date  # noqa: E402
 
 
 class _Strict(BaseModel):
@@ -477,11 +477,12 @@ class Params(_Strict):
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
     transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
+    _phases: Any = PrivateAttr(default=None)       # the phases validation built (sim.timeline.phases)
 
     @property
     def end_date(self) -> dt.date:
         """The calendar date of the last simulated day."""
-        return self.start_date + dt.timedelta(days=self.horizon_days - 1)
+        return end_date(self.start_date, self.horizon_days)
 
     @model_validator(mode="before")
     @classmethod
@@ -494,7 +495,7 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> "Params":
         _check_cross_references(self)
-        check_timeline(self)
+        self._phases = check_timeline(self)
         return self
 
 

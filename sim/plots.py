@@ -31,7 +31,7 @@ def draw_timeseries(daily: pd.DataFrame, path: str | Path, seed: int, title: str
                                ("kg_seized", "seized", "#d62728")):
         ax_mass.plot(day, daily[col] / 1000, label=label, color=colour, lw=1.8)
     ax_mass.set_ylabel("tonnes")
-    ax_mass.legend(loc="upper left", frameon=False)
+    ax_mass.legend(loc="center left" if events else "upper left", frameon=False)   # event labels hang from the top
     seizures_per_day = daily["seizures"].diff().fillna(daily["seizures"])
     kg_per_day = daily["kg_seized"].diff().fillna(daily["kg_seized"])
     ax_seiz.bar(day, kg_per_day, color="#d62728", width=1.0, alpha=0.7)

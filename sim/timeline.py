@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if TYPE_CHECKING:
     from sim.params import Params
@@ -76,7 +76,7 @@ class Event(BaseModel):
     policies: tuple[str, ...] = ()
     policies_off: tuple[str, ...] = ()
     set: dict[str, Any] = {}
-    resolved: dict[str, Any] = {}   # dotted key -> value the policies and regime amount to (resolve_timeline)
+    resolved: dict[str, Any] | None = None   # dotted key -> value the event changes (resolve_timeline); None: not read
 
     @model_validator(mode="after")
     def _one_date(self) -> "Event":
@@ -100,7 +100,7 @@ class Event(BaseModel):
 
     def changes(self) -> dict[str, Any]:
         """Every dotted key the event sets, policies first, then ``set`` (a regime by name excluded)."""
-        return {**self.resolved, **{k: v for k, v in self.set.items() if k != "regime"}}
+        return {**(self.resolved or {}), **{k: v for k, v in self.set.items() if k != "regime"}}
 
 
 @dataclass(frozen=True)
@@ -111,10 +111,6 @@ class Phase:
     end_day: int
     params: "Params"                 # the rules in force (the scenario's timeline kept, for reference)
     events: tuple[Event, ...]        # the events that opened it (none for a first phase without day-0 events)
-
-    @property
-    def label(self) -> str:
-        return "; ".join(e.label or _what(e) for e in self.events) or "start"
 
 
 def date_of(start_date: dt.date, day: float) -> dt.date:
@@ -192,34 +188,36 @@ def resolve_timeline(data: dict[str, Any], files: GroupFiles,
     if not isinstance(raw, list):
         raise ConfigError("config error: timeline: must be a list of events ({date: YYYY-MM-DD, policies: [...]})")
     start = _start_of(data)
-    state = copy.deepcopy(data)
-    switched_on: dict[str, dict[str, Any]] = {}   # policy -> the values its settings had before
+    base = copy.deepcopy(data)                  # the static composition (a static policy switched off leaves it)
+    base.pop("timeline", None)
+    contributions: list[tuple[str, Any]] = []   # what the events put in force, in order: ("policy", name) ...
+    settings_of: dict[str, dict[str, Any]] = {}
+    state = copy.deepcopy(base)
     order = sorted(range(len(raw)), key=lambda i: _sort_day(raw[i], start))
     for i in order:
         event = raw[i]
         where = f"timeline.{i}" + _when(event)
         if not isinstance(event, Mapping):
             raise ConfigError(f"config error: {where}: an event is a mapping ({{date: ..., policies: [...]}})")
-        resolved: dict[str, Any] = {}
+        previous = state
+        both = sorted(set(_names(event, "policies", where)) & set(_names(event, "policies_off", where)))
+        if both:
+            raise ConfigError(f"config error: {where}: switches {both[0]!r} both on and off")
         for name in _names(event, "policies", where):
-            settings = _group_settings(files, name, where, "policies")
-            switched_on.setdefault(name, {k: _get(state, k, ABSENT) for k in settings})
-            for key, value in settings.items():
-                _put(state, key, value)
-            resolved.update(settings)
+            settings_of[name] = _group_settings(files, name, where, "policies")
+            contributions.append(("policy", name))
         for name in _names(event, "policies_off", where):
             settings = _group_settings(files, name, where, "policies_off")
-            off_key = next((k for k, v in settings.items() if _get(state, k) != v), None)
+            off_key = next((k for k, v in settings.items() if _get(previous, k) != v), None)
             if off_key is not None:
                 raise ConfigError(f"config error: {where}: policies_off: {name!r} is not in force then "
-                                  f"({off_key} is {_get(state, off_key)!r}, the policy sets {settings[off_key]!r})")
-            before = switched_on.pop(name, None)
-            if before is None:
-                base = reference() if reference is not None else {}
-                before = {k: _get(base, k, ABSENT) for k in settings}
-            for key, value in before.items():
-                _put(state, key, value)
-            resolved.update(before)
+                                  f"({off_key} is {_get(previous, off_key)!r}, the policy sets {settings[off_key]!r})")
+            if ("policy", name) in contributions:     # switched on by an event: its contribution goes
+                del contributions[len(contributions) - 1 - contributions[::-1].index(("policy", name))]
+            else:                                       # of the static config: back to the composition without it
+                reference_data = reference() if reference is not None else {}
+                for key in settings:
+                    _put(base, key, _get(reference_data, key))
         changes = event.get("set") or {}
         if not isinstance(changes, Mapping):
             raise ConfigError(f"config error: {where}: set: must map dotted keys to values")
@@ -230,12 +228,30 @@ def resolve_timeline(data: dict[str, Any], files: GroupFiles,
                 if regime is None:
                     raise ConfigError(f"config error: {where}: set.regime: no regime named {value!r}"
                                       f"{_suggest(str(value), files.options('regime'))}")
-                resolved["regime"] = regime
-                state["regime"] = regime
+                contributions.append(("set", ("regime", regime)))
             else:
-                _put(state, str(key), value)
-        raw[i] = {**event, "resolved": resolved}
+                contributions.append(("set", (str(key), value)))
+        state = copy.deepcopy(base)                 # the rules in force: re-merged, as Hydra merges statically
+        for kind, what in contributions:
+            for key, value in (settings_of[what].items() if kind == "policy" else [what]):
+                _put(state, key, value)
+        raw[i] = {**event, "resolved": _differences(previous, state)}
     data["timeline"] = raw
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys whose value differs from ``old`` to ``new``; a mapping that lost entries is given whole."""
+    out: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key, _ABSENT) if isinstance(old, Mapping) else _ABSENT
+        if isinstance(value, Mapping) and isinstance(before, Mapping) and set(before) <= set(value):
+            out.update(_differences(before, value, f"{prefix}{key}."))
+        elif before != value:
+            out[f"{prefix}{key}"] = copy.deepcopy(value)
+    return out
+
+
+_ABSENT = object()
 
 
 def _start_of(data: Mapping[str, Any]) -> dt.date | None:
@@ -330,9 +346,9 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
             yield f"{prefix}{key}", value
 
 
-#: The value "before" of a setting a policy added (an entry of a mapping, such as a green
-#: zone's segment): switching the policy off removes the entry again (as does this value
-#: given to such a key in an event's ``set``).
+#: The value of a setting a policy added (an entry of a mapping, such as a green zone's
+#: segment) once removed: given to such a key in an event's ``set``, it removes the entry
+#: (the policy exercise's turns use it; sim/exercise).
 ABSENT = "<absent>"
 
 
@@ -380,15 +396,16 @@ def _what(event: Event) -> str:
 # --- validating and cutting the run into phases ---------------------------------------------
 
 
-def check_timeline(params: "Params") -> None:
+def check_timeline(params: "Params") -> list[Phase] | None:
     """Raise ValueError (one line naming the event) for a timeline that cannot run.
 
     Events must fall within the run, be resolved (policies read from their files), set
     keys that exist to admissible values, and not contradict another event of the same
-    day; each phase's rules are validated as a static config would be.
+    day; each phase's rules are validated as a static config would be. Returns the
+    phases (None without a timeline), which :class:`sim.params.Params` keeps.
     """
     if not params.timeline:
-        return
+        return None
     start, horizon = params.start_date, params.horizon_days
     last = end_date(start, horizon)
     for i, event in enumerate(params.timeline):
@@ -398,13 +415,13 @@ def check_timeline(params: "Params") -> None:
             raise ValueError(f"{where}: is before start_date {start.isoformat()}")
         if day >= horizon:
             raise ValueError(f"{where}: is after the end of the run ({last.isoformat()}, day {horizon - 1})")
-        if (event.policies or event.policies_off or "regime" in event.set) and not event.resolved:
+        if (event.policies or event.policies_off or "regime" in event.set) and event.resolved is None:
             raise ValueError(f"{where}: its policies and regime are not resolved; compose the scenario with "
                              "sim.config.load_params(..., timeline=[...]) or NorthernRouteModel(timeline=[...])")
         for key in event.set:
             _check_settable_value(key, where)
     _check_same_day(params)
-    phases(params)
+    return _cut(params)
 
 
 def _check_settable_value(key: str, where: str) -> None:
@@ -492,9 +509,16 @@ def phases(params: "Params") -> list[Phase]:
     """The run cut at its events: each phase with the full parameters of the rules in force.
 
     The first phase starts on day 0 and includes the events of day 0; with no events it
-    is the whole run with ``params`` themselves.
+    is the whole run with ``params`` themselves. Validating ``params`` built them once.
     """
-    from sim.params import ConfigError, Params, format_validation_error
+    built = params.__pydantic_private__.get("_phases") if params.__pydantic_private__ else None
+    if built is not None and built[-1].end_day == params.horizon_days:
+        return built
+    return _cut(params)
+
+
+def _cut(params: "Params") -> list[Phase]:
+    from sim.params import Params, format_validation_error
 
     start, horizon = params.start_date, params.horizon_days
     ordered = sorted(enumerate(params.timeline), key=lambda ie: ie[1].day_from(start))
@@ -506,19 +530,17 @@ def phases(params: "Params") -> list[Phase]:
     for k, (first, stop) in enumerate(zip(cuts, cuts[1:])):
         opened = [(i, e) for i, e in ordered if e.day_from(start) == first]
         if not opened and k == 0:
-            result.append(Phase(0, stop, params, ()))
+            result.append(Phase(0, stop, params.model_copy(), ()))   # a copy: Params keeps its phases
             continue
         for i, event in opened:
             for key, value in event.changes().items():
                 _put(data, key, value)
         try:
             rules = Params.model_validate(data)
-        except Exception as err:   # ValidationError, ValueError: name the event that made it invalid
+        except ValueError as err:   # ValidationError, ConfigError: name the event that made it invalid
             i, event = opened[-1]
-            text = format_validation_error(err) if hasattr(err, "errors") else str(err)
+            text = format_validation_error(err) if isinstance(err, ValidationError) else str(err)
             raise ValueError(f"{event.name(i, start)}: {text.removeprefix('config error: ')}") from None
-        except ConfigError as err:
-            raise ValueError(str(err)) from None
         rules = rules.model_copy(update={"timeline": params.timeline})
         result.append(Phase(first, stop, rules, tuple(e for _, e in opened)))
     return result

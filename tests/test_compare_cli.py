@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.brief import list_presets
-from sim.compare import main_compare
+from sim.compare import has_timeline, main_compare
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,8 @@ def test_compare_all_from_the_command_line_then_resume_without_rerunning(tmp_pat
            "--no-maps", "--quiet", "--out", str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
-    presets = list_presets()
+    presets = [p for p in list_presets() if not has_timeline(p)]   # timeline presets: their own calendars
+    assert "timeline_2008_2011" in list_presets() and "timeline_2008_2011" not in presets
     headline = pd.read_csv(out / "headline.csv")
     assert sorted(headline["scenario"]) == sorted(presets)
     assert headline["scenario"].iloc[0] == "baseline_2009"  # the baseline first

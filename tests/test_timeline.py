@@ -197,3 +197,56 @@ def test_compare_gives_paired_differences_per_phase_and_month(tmp_path):
     assert list(monthly["month"].unique()) == ["2009-01", "2009-02", "2009-03"]
     assert (monthly[monthly["month"] == "2009-01"]["diff"] == 0).all()
     assert (result.out_dir / "monthly_diff_my_mid_reinforcement.png").stat().st_size > 10_000
+
+
+def test_a_policy_costs_only_the_days_it_is_in_force():
+    from sim.outcomes import summarise
+    from sim.policies import policy_cost_usd_per_year
+
+    model = NorthernRouteModel(horizon_days=20, timeline=[{"day": 15, "policies": ["green_zone_kyrgyz"]}], rng=1)
+    model.run()
+    before, after = (policy_cost_usd_per_year(p.params.world) for p in model.phases)
+    assert after > before
+    assert summarise(model)["policy_cost_usd"] == pytest.approx((before * 15 + after * 5) / 365)
+
+
+def test_the_readme_timeline_examples_compose(tmp_path):
+    """README "Scenarios that unfold in time": the YAML preset and the command line."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Scenarios that unfold in time")[1].split("\n## ")[0]
+    yaml_text = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    preset = tmp_path / "preset"
+    preset.mkdir()
+    (preset / "my_timeline.yaml").write_text(yaml_text)
+    from_yaml = load_params(["preset=my_timeline"], config_dir=tmp_path)
+    assert [e.date.isoformat() for e in from_yaml.timeline] == ["2009-07-01", "2010-01-01"]
+    assert from_yaml.end_date.isoformat() == "2010-06-30"
+    command = re.search(r"python -m sim (end_date=\S+) \\\n\s+'(timeline=.*?)'\n", section)
+    typed = load_params([command.group(1), command.group(2)])
+    assert typed.horizon_days == 365 and [e.label for e in typed.timeline] == ["Uzbek border", ""]
+    assert typed.timeline[1].resolved["regime.name"] == "customs_union"
+
+
+def test_sweep_levers_and_updates_can_move_an_event():
+    """A lever (Hydra overrides) moves an event; an update (with_updates) moves one too."""
+    from sim.sweep import Experiment, run_experiments
+
+    preset = "preset=uzbek_reinforcement_mid_2009"
+    experiments = [Experiment(run_id="july", scenario=(preset,), seed=3),
+                   Experiment(run_id="march", scenario=(preset, "timeline.0.date=2009-03-01"), seed=3),
+                   Experiment(run_id="march-by-update", scenario=(preset,), updates={"timeline.0.date": "2009-03-01"}, seed=3)]
+    table = run_experiments(experiments, engine="serial", horizon_days=200, progress=False).set_index("run_id")
+    assert (table["status"] == "ok").all()
+    assert table.loc["march", "kg_seized"] == table.loc["march-by-update", "kg_seized"]
+    assert table.loc["march", "kg_seized"] != table.loc["july", "kg_seized"]
+
+
+def test_switching_off_one_of_two_overlapping_policies_leaves_the_other_in_force():
+    params = load_params(["horizon_days=60"], timeline=[
+        {"day": 5, "policies": ["green_zone_kyrgyz", "green_zone_uzbek"]}, {"day": 20, "policies_off": ["green_zone_uzbek"]}])
+    kyrgyz_alone = load_params(["horizon_days=60", "+policy=[green_zone_kyrgyz]"])
+    last = NorthernRouteModel(params, rng=1).phases[-1].params
+    assert last.world == kyrgyz_alone.world and last.regime == kyrgyz_alone.regime

@@ -27,7 +27,7 @@ BAD_TIMELINES = [
      "timeline.0 (2009-03-01) and timeline.1 (2009-03-01 'surge'): contradict on the same day: "
      "world.flow.supply_multiplier is set to 1.2 and 1.5"),
     ([{"date": "2009-03-01", "set": {"regime": "customs_union"}}, {"day": 59, "set": {"regime": "two_sided"}}],
-     "contradict on the same day: regime is set to 'customs_union' and 'two_sided'"),
+     "contradict on the same day: regime.name is set to 'customs_union' and 'two_sided'"),
     ([{"date": "2009-13-01", "policies": UZ}], "timeline.0.date: Input should be a valid date"),
     ([{"date": "next summer", "policies": UZ}], "timeline.0.date: Input should be a valid date"),
     ([{"policies": UZ}], "timeline.0: give the event a date (YYYY-MM-DD) or a day"),
