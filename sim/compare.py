@@ -52,6 +52,7 @@ from scipy import stats as sps
 from sim.brief import list_presets, load_briefing
 from sim.config import add_config_dir_option
 from sim.params import ConfigError
+from sim.pairing import paired_with_baseline
 from sim.posterior import (POSTERIOR_FILE, check_overrides, draw_posterior, format_robustness, posterior_experiments,
                            posterior_statistics)
 
@@ -127,12 +128,8 @@ def outcome_statistics(runs: pd.DataFrame, baseline: str, outcomes: Sequence[str
     Differences pair replication r of a scenario with replication r of the baseline
     (same seed: common random numbers); pairs where either run failed are left out.
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
-    base = ok[ok[scenario_col] == baseline].set_index(replication_col)
     rows = []
-    for scenario, group in ok.groupby(scenario_col, sort=False):
-        group = group.set_index(replication_col)
-        common = group.index.intersection(base.index)
+    for scenario, group, base, common in paired_with_baseline(runs, baseline, [replication_col], scenario_col):
         for key in outcomes:
             values = group[key].to_numpy(float) if key in group else np.array([])
             mean, low, high = t_interval(values, confidence)

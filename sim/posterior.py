@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from sim.pairing import paired_with_baseline
 from sim.params import ConfigError
 
 #: Where ``python -m calibration run`` writes the posterior (docs/calibration.md).
@@ -174,13 +175,8 @@ def posterior_statistics(runs: pd.DataFrame, baseline: str, outcomes: Sequence[s
     ``draws_same_sign``. Run (d, r) of a scenario is paired with run (d, r) of the
     baseline: same parameters, same seed.
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
-    index = [draw_col, replication_col]
-    base = ok[ok[scenario_col] == baseline].set_index(index)
     rows = []
-    for scenario, group in ok.groupby(scenario_col, sort=False):
-        group = group.set_index(index)
-        common = group.index.intersection(base.index)
+    for scenario, group, base, common in paired_with_baseline(runs, baseline, [draw_col, replication_col], scenario_col):
         for key in outcomes:
             if key not in group:
                 continue
