@@ -23,6 +23,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
+
+
+def screenshot_path(name: str, tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshot: docs/ when NORTHERN_ROUTE_SCREENSHOTS=docs
+    (to refresh the pictures of the docs), otherwise the test's own folder: the suite writes
+    nothing into the repository."""
+    return (DOCS if os.environ.get("NORTHERN_ROUTE_SCREENSHOTS") == "docs" else tmp_path) / name
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOW_TO_ENABLE = ("headless Chromium is needed for the browser tests: install it with 'apt-get install -y chromium' "
                  "(as .ci/run does) and Playwright with pip install -e '.[test]'")

@@ -4,7 +4,7 @@ A facilitator's session: pick an exercise, buy interventions, run two turns and 
 that the figures shown equal a direct Python run with the same seeds, meet the
 over-budget message, save, reload, undo, write the report. The exercise is a user's
 preset (config only) of one-month turns with two replications, to keep the test short.
-Screenshots of the page go to docs/exercise.png.
+Screenshots of the page go to docs/exercise.png with NORTHERN_ROUTE_SCREENSHOTS=docs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import pytest
 import yaml
 
-from browser import DOCS, browser, needs_chromium, offline_page, server
+from browser import browser, screenshot_path, needs_chromium, offline_page, server
 from sim.config import config_file
 
 pytestmark = [needs_chromium()]
@@ -87,7 +87,7 @@ def test_over_budget_is_refused_on_the_page_and_nothing_runs(app):
     assert missing == [], f"assets the server did not have: {missing[:3]}"
 
 
-def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo(app, user_folder):
+def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo(app, user_folder, tmp_path):
     from exercise_runs import direct_turn_figures
 
     url, state = app
@@ -102,7 +102,7 @@ def test_two_turns_show_the_figures_of_a_direct_run_and_survive_save_reload_undo
         page.get_by_text("Supply surge (+43%)").click()
         _run_turn(page, 2)
         page.locator(".turn-figures").nth(0).scroll_into_view_if_needed()
-        page.screenshot(path=str(DOCS / "exercise.png"))          # the turn's figures (docs, README)
+        page.screenshot(path=str(screenshot_path("exercise.png", tmp_path)))          # the turn's figures (docs, README)
 
         saved = json.loads(state.read_text())
         assert len(saved["turns"]) == 2

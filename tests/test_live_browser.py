@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser import DOCS, browser, needs_chromium, offline_page, server
+from browser import browser, screenshot_path, needs_chromium, offline_page, server
 
 pytestmark = [needs_chromium()]
 
@@ -19,6 +19,6 @@ def test_the_live_page_steps_the_model_and_redraws_the_map_offline(tmp_path):
             page.wait_for_timeout(300)
         page.get_by_text("Time: 7").wait_for()
         page.wait_for_timeout(2000)
-        page.screenshot(path=str(DOCS / "live.png"))
+        page.screenshot(path=str(screenshot_path("live.png", tmp_path)))
     assert outside == [], f"the page tried to reach the internet: {outside[:3]}"
     assert missing == [], f"assets the server did not have: {missing[:3]}"
