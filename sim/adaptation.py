@@ -46,8 +46,10 @@ from sim.timeline import date_of
 if TYPE_CHECKING:
     from sim.model import NorthernRouteModel
 
-#: The columns of ``allocation.csv``: one row per month, agency and post.
-ALLOCATION_COLUMNS = ("day", "rule", "agency", "node", "configured_capacity", "share", "effort", "capacity",
+#: The columns of ``allocation.csv``: one row per month, agency and post (``kind`` "post", ``node``
+#: its id, capacity in inspections a day) or patrol group (``kind`` "patrols", ``node`` the group,
+#: capacity in patrols).
+ALLOCATION_COLUMNS = ("day", "rule", "agency", "kind", "node", "configured_capacity", "share", "effort", "capacity",
                       "share_moved")
 
 
@@ -137,7 +139,11 @@ class AgencyAllocation:
     effort: dict[str, float] = field(default_factory=dict)                   # agency -> x configured, every post
     effort_at: dict[tuple[str, int], float] = field(default_factory=dict)    # (agency, node) -> its agency's effort
     configured: dict[tuple[str, int], float] = field(default_factory=dict)   # (agency, node) -> configured capacity
-    memory_kg: dict[tuple[str, int], float] = field(default_factory=dict)    # recent_seizures' memory
+    memory_kg: dict[tuple[str, int | str], float] = field(default_factory=dict)   # recent_seizures' memory
+    patrol_count: dict[tuple[str, str], int] = field(default_factory=dict)          # (agency, group) -> patrols
+    patrol_spread: dict[tuple[str, str], float] = field(default_factory=dict)       # ... before rounding
+    patrols_configured: dict[tuple[str, str], int] = field(default_factory=dict)
+    effort_countries: tuple[str, ...] = ()
     rows: list[tuple] = field(default_factory=list)
     _seized_mark: dict[tuple[int, str], int] = field(default_factory=dict)
     _flow_mark: np.ndarray | None = None
@@ -149,12 +155,27 @@ class AgencyAllocation:
         factor = self.share.get((agency, node), 1.0) * self.effort_at.get((agency, node), 1.0)
         return configured if factor == 1.0 else configured * factor
 
+    def patrols(self, agency: str, group: str, configured: int) -> int:
+        """How many patrols of a group an agency runs: as configured, or as it moved them."""
+        key = (agency, group)
+        if self.patrols_configured.get(key, configured) != configured:   # the rules changed the group: start again
+            self.patrol_count.pop(key, None)
+            self.patrol_spread.pop(key, None)
+        self.patrols_configured[key] = configured
+        return self.patrol_count.get(key, configured)
+
+    def patrol_effort(self, agency: str, area: list) -> float:
+        """The effort of a patrol's agency (seizure_target), where its area lies in the adapting countries."""
+        if agency not in self.effort or not any(node.country in self.effort_countries for node in area):
+            return 1.0
+        return self.effort[agency]
+
     def start(self, model: NorthernRouteModel) -> None:
         """Day 0: the configured allocation is the table's first rows."""
         self._seized_since_mark(model)
         self._flow_since_mark(model)
         rules = model.params.adaptation
-        self.record(0, rules, adapting_posts(model, rules), {})
+        self.record(0, rules, adapting_posts(model, rules), {}, patrol_groups(model, rules))
 
     def month(self, model: NorthernRouteModel, day: int) -> bool:
         """The month just ended: move capacity as the rule in force says; record the table.
@@ -167,7 +188,8 @@ class AgencyAllocation:
         flow = self._flow_since_mark(model)
         self._month += 1
         moved: dict[str, float] = {}
-        before = (dict(self.share), dict(self.effort_at))
+        before = (dict(self.share), dict(self.effort_at), dict(self.patrol_count))
+        groups = patrol_groups(model, rules)
         for agency in rules.agencies:
             nodes = posts.get(agency, [])
             if rules.rule == "seizure_target":
@@ -175,46 +197,81 @@ class AgencyAllocation:
                 self.effort[agency] = next_effort(self.effort.get(agency, 1.0), own, rules.target_kg_per_month[agency],
                                                   rules.effort_step, rules.min_effort, rules.max_effort)
                 self.effort_at.update({(agency, node): self.effort[agency] for node in nodes})
-            elif rules.rule in ("recent_seizures", "intelligence") and nodes:
-                moved[agency] = self._move(model, agency, nodes, rules, seized, flow)
-        self.record(day, rules, posts, moved)
-        return (dict(self.share), dict(self.effort_at)) != before
+                self.effort_countries = rules.countries
+            elif rules.rule in ("recent_seizures", "intelligence"):
+                if nodes:
+                    moved[agency] = self._move(model, agency, nodes, rules, seized, flow)
+                if len(groups.get(agency, {})) > 1:
+                    moved[f"patrols:{agency}"] = self._move_patrols(model, agency, groups[agency], rules, seized, flow)
+        self.record(day, rules, posts, moved, groups)
+        return (dict(self.share), dict(self.effort_at), dict(self.patrol_count)) != before
 
     def _move(self, model: NorthernRouteModel, agency: str, nodes: list[int], rules: Adaptation,
               seized: dict[tuple[int, str], float], flow: np.ndarray) -> float:
         configured = np.array([self.configured[(agency, n)] for n in nodes])
         now = configured * np.array([self.share.get((agency, n), 1.0) for n in nodes])
-        own = np.array([seized.get((n, agency), 0.0) for n in nodes])
-        if rules.rule == "recent_seizures":
-            memory = remembered_seizures(np.array([self.memory_kg.get((agency, n), 0.0) for n in nodes]), own,
-                                         rules.seizure_memory)
-            self.memory_kg.update({(agency, n): m for n, m in zip(nodes, memory)})
-            attraction = memory
-        else:
-            reports = np.array([_reports(model, n) for n in nodes]) if rules.caricc_sharing else np.ones(len(nodes))
-            draws = model.stream(f"intelligence:{agency}", self._month)
-            normals = np.array([draws.gauss(0.0, 1.0) for _ in nodes])
-            attraction = intelligence_view(flow[nodes], own, pooled_noise(rules.intelligence_noise, reports), normals)
+        attraction = self._evidence(model, agency, {n: [n] for n in nodes}, rules, seized, flow, "posts")
         after = reallocate(now, configured, attraction, rules.share_moved_per_month, rules.min_staff_share,
                            rules.max_capacity_factor)
         for n, x, c in zip(nodes, after, configured):
             self.share[(agency, n)] = x / c if c > 0 else 1.0
         return share_moved(now, after)
 
-    def record(self, day: int, rules: Adaptation, posts: dict[str, list[int]], moved: dict[str, float]) -> None:
-        """One row per adapting post: its configured capacity, share, effort and capacity now."""
+    def _move_patrols(self, model: NorthernRouteModel, agency: str, groups: dict[str, list[int]], rules: Adaptation,
+                      seized: dict[tuple[int, str], float], flow: np.ndarray) -> float:
+        """Move an agency's patrols among the groups it runs, toward the rule's evidence in
+        each group's area; to whole patrols (largest remainders), the agency's count kept."""
+        names = list(groups)
+        configured = np.array([self.patrols_configured[(agency, g)] for g in names], dtype=float)
+        now = np.array([self.patrol_spread.get((agency, g), c) for g, c in zip(names, configured)])
+        attraction = self._evidence(model, agency, groups, rules, seized, flow, "patrols")
+        after = reallocate(now, configured, attraction, rules.share_moved_per_month, rules.min_staff_share,
+                           rules.max_capacity_factor)
+        counts = whole(after, int(configured.sum()))
+        for g, x, n in zip(names, after, counts):
+            self.patrol_spread[(agency, g)], self.patrol_count[(agency, g)] = float(x), int(n)
+        return share_moved(now, after)
+
+    def _evidence(self, model: NorthernRouteModel, agency: str, places: dict, rules: Adaptation,
+                  seized: dict[tuple[int, str], float], flow: np.ndarray, what: str) -> np.ndarray:
+        """What attracts an agency's capacity to each place (a post's node, or a patrol
+        group's area): its remembered seizures there, or the kilos intelligence says pass."""
+        own = np.array([sum(seized.get((n, agency), 0.0) for n in nodes) for nodes in places.values()])
+        if rules.rule == "recent_seizures":
+            keys = [(agency, place) for place in places]
+            memory = remembered_seizures(np.array([self.memory_kg.get(k, 0.0) for k in keys]), own, rules.seizure_memory)
+            self.memory_kg.update(zip(keys, memory))
+            return memory
+        passing = np.array([float(flow[nodes].sum()) for nodes in places.values()])
+        reports = np.array([sum(_reports(model, n) for n in nodes) for nodes in places.values()]) \
+            if rules.caricc_sharing else np.ones(len(places))
+        draws = model.stream(f"intelligence:{what}:{agency}", self._month)
+        normals = np.array([draws.gauss(0.0, 1.0) for _ in places])
+        return intelligence_view(passing, own, pooled_noise(rules.intelligence_noise, reports), normals)
+
+    def record(self, day: int, rules: Adaptation, posts: dict[str, list[int]], moved: dict[str, float],
+               groups: dict[str, dict[str, list[int]]] | None = None) -> None:
+        """One row per adapting post (capacity in inspections a day) and, where an agency runs
+        several patrol groups, per group (capacity in patrols)."""
         for agency, nodes in posts.items():
             for node in nodes:
                 effort = self.effort_at.get((agency, node), 1.0)
                 configured = self.configured[(agency, node)]
                 share = self.share.get((agency, node), 1.0)
-                self.rows.append((day, rules.rule, agency, node, configured, share, effort,
+                self.rows.append((day, rules.rule, agency, "post", node, configured, share, effort,
                                   configured * share * effort, moved.get(agency, 0.0)))
+        for agency, by_group in (groups or {}).items():
+            for group in by_group if len(by_group) > 1 else ():
+                configured = self.patrols_configured[(agency, group)]
+                count = self.patrol_count.get((agency, group), configured)
+                self.rows.append((day, rules.rule, agency, "patrols", group, configured,
+                                  count / configured if configured else 1.0, self.effort.get(agency, 1.0), count,
+                                  moved.get(f"patrols:{agency}", 0.0)))
 
     def frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
         """The monthly table (``allocation.csv``), node ids for node indices."""
         frame = pd.DataFrame(self.rows, columns=list(ALLOCATION_COLUMNS))
-        frame["node"] = [node_ids[n] for n in frame["node"]]
+        frame["node"] = [node_ids[n] if kind == "post" else n for kind, n in zip(frame["kind"], frame["node"])]
         return frame
 
     def _seized_since_mark(self, model: NorthernRouteModel) -> dict[tuple[int, str], float]:
@@ -244,6 +301,28 @@ def adapting_posts(model: NorthernRouteModel, rules: Adaptation) -> dict[str, li
             if side.agency in posts and side.capacity > 0 and node not in posts[side.agency]:
                 posts[side.agency].append(node)
     return posts
+
+
+def patrol_groups(model: NorthernRouteModel, rules: Adaptation) -> dict[str, dict[str, list[int]]]:
+    """Agency -> its patrol groups (with patrols configured) whose area lies in ``rules.countries``
+    -> the area's nodes, for the adapting agencies."""
+    groups: dict[str, dict[str, list[int]]] = {agency: {} for agency in rules.agencies}
+    index = model.network.index
+    for (agency, group), n in model.allocation.patrols_configured.items():
+        spec = model.world.patrols.get(group)
+        if agency in groups and n > 0 and spec is not None:
+            area = [index[node_id] for node_id in spec.area]
+            if any(_in(model, node, rules) for node in area):
+                groups[agency][group] = area
+    return groups
+
+
+def whole(spread: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers summing to ``total`` nearest to ``spread`` (largest remainders)."""
+    counts = np.floor(spread + 1e-9).astype(int)
+    order = np.argsort(-(spread - counts), kind="stable")
+    counts[order[: max(0, total - int(counts.sum()))]] += 1
+    return counts
 
 
 def _in(model: NorthernRouteModel, node: int, rules: Adaptation) -> bool:

@@ -151,6 +151,7 @@ class NorthernRouteModel(mesa.Model):
         and the fast engine's arrays, follow."""
         if is_first_of_month(self.start_date, self.day) and self.allocation.month(self, self.day):
             self._refresh_posts()
+            self._refresh_patrols()
             self.arrivals.follow_rules(self)
 
     def supply_organisations(self) -> None:
@@ -354,8 +355,8 @@ class NorthernRouteModel(mesa.Model):
         smaller one withdraws the last added of that group and agency.
         """
         world = self.world
-        wanted = {(group, agency): n for group, spec in world.patrols.items()
-                  for agency, n in Counter(_allocate(spec.count, spec.agencies)).items()}
+        wanted = {(group, agency): self.allocation.patrols(agency, group, n) for group, spec in world.patrols.items()
+                  for agency, n in Counter(_allocate(spec.count, spec.agencies)).items()}   # as agencies adapt
         have = Counter((p.group, p.officer.agency) for p in self.patrols)
         for patrol in reversed(list(self.patrols)):
             key = (patrol.group, patrol.officer.agency)
@@ -372,7 +373,7 @@ class NorthernRouteModel(mesa.Model):
                     patrol.area, patrol.p_detect = area, p_detect
                     patrol.stop_prob = self._stop_prob(spec, patrol.officer.agency, area)
                     patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
-            for agency in _allocate(spec.count, spec.agencies):
+            for agency in [a for (g, a), n in wanted.items() if g == group for _ in range(n)]:
                 if have[(group, agency)] >= wanted[(group, agency)]:
                     continue
                 have[(group, agency)] += 1
@@ -386,7 +387,8 @@ class NorthernRouteModel(mesa.Model):
 
     def _stop_prob(self, spec, agency: str, area: list[int]) -> dict[int, float]:
         """A patrol's chance to stop a passing load at each node of its area (funding scales it)."""
-        intercept = min(1.0, spec.intercept_prob * funding_factor(self.world, agency))
+        intercept = min(1.0, spec.intercept_prob * funding_factor(self.world, agency)
+                        * self.allocation.patrol_effort(agency, [self.network.nodes[i] for i in area]))
         return {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
                                                       self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
                                                       spec.quiet_traffic_per_day) for i in area}

@@ -16,6 +16,11 @@ from sim.model import NorthernRouteModel
 from sim.run import simulate
 from sim.sweep.worker import base_params
 
+#: A second patrol group, on the Kazakh-Russian border, that the KNB and customs run besides the south's.
+NORTH_PATROLS = ("+world.patrols.north={count: 4, agencies: {KNB border service: 1, KZ customs: 1}, "
+                 "area: [kz_auyil, kz_uba, kz_ru_green_east, kz_ru_green_west], intercept_prob: 0.05, "
+                 "quiet_traffic_per_day: 4, methods: [canine, documents], corruption: 0.35, intelligence_weight: 2.0, "
+                 "memory_days: 30}")
 KYRGYZ_BORDER = ("kz_korday", "kz_karasu", "kz_merke", "kz_kg_green_chui", "kz_kg_green_talas", "kz_lugovaya_rail")
 
 
@@ -134,7 +139,7 @@ def test_intelligence_moves_capacity_each_month_with_either_engine(transit):
         assert (posts["share"] >= rules.min_staff_share - 1e-9).all()
         assert (posts["share"] <= rules.max_capacity_factor + 1e-9).all()
     assert (table[table["day"] > 0]["share_moved"] > 0).all()
-    last = table[table["day"] == 90].set_index(["agency", "node"])
+    last = table[(table["day"] == 90) & (table["kind"] == "post")].set_index(["agency", "node"])
     index = {node_id: i for i, node_id in enumerate(model.node_ids)}
     for (agency, node_id), row in last.iterrows():        # the posts' crews inspect with the moved capacity
         side = next(s for s in model.posts[index[node_id]].sides if s.agency == agency)
@@ -165,6 +170,36 @@ def test_seizure_target_raises_effort_below_the_target_and_lowers_it_above():
         assert (direction * (effort[120] - 1.0) > 0).all()
         assert (table["share"] == 1.0).all()                    # effort, not a move between posts
     assert high.allocation.frame(high.node_ids).query("day == 120")["effort"].to_numpy() == pytest.approx(1.2, abs=0.005)
+    as_configured = NorthernRouteModel(load_params(["horizon_days=1"]), rng=1)
+    configured = {p.officer.agency: p.stop_prob for p in as_configured.patrols}
+    for patrol in high.patrols:                                 # the patrols work harder too
+        agency = patrol.officer.agency
+        for node, p in patrol.stop_prob.items():
+            assert p == pytest.approx(min(1.0, configured[agency][node] * high.allocation.effort[agency]))
+
+
+def test_an_agency_running_two_patrol_groups_moves_patrols_toward_where_intelligence_points(monkeypatch):
+    params = load_params(["horizon_days=92", NORTH_PATROLS, "adaptation=intelligence", "adaptation.intelligence_noise=0",
+                          "adaptation.share_moved_per_month=0.5"])
+    north = [i for i, n in enumerate(params.network.nodes) if n.id in ("kz_auyil", "kz_uba")]
+
+    def tip(self, model):
+        flow = np.zeros(len(model.node_ids))
+        flow[north] = 1000.0
+        return flow
+
+    monkeypatch.setattr(AgencyAllocation, "_flow_since_mark", tip)
+    monkeypatch.setattr(AgencyAllocation, "_seized_since_mark", lambda self, model: {})
+    model = NorthernRouteModel(params, rng=3, keep_events=False)
+    model.run()
+    table = model.allocation.frame(model.node_ids).query("kind == 'patrols'")
+    counts = table.pivot_table(index="day", columns=["agency", "node"], values="capacity")
+    for agency in ("KNB border service", "KZ customs"):
+        assert (counts[agency].sum(axis=1) == 4).all()                       # the agency's patrols kept
+        assert counts[(agency, "north")].iloc[-1] > 2 and counts[(agency, "south")].iloc[-1] >= 1   # minimum kept
+        running = sum(p.officer.agency == agency and p.group == "north" for p in model.patrols)
+        assert running == counts[(agency, "north")].iloc[-1]
+    assert "MVD police" not in set(table["agency"])                          # it runs one group only
 
 
 def test_a_timeline_event_and_adaptation_together_keep_the_mass_balance():
