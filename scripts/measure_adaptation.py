@@ -55,9 +55,10 @@ def main() -> None:
                 diffs[key].append(result.summary[key] - none[seed][key])
             moved.append(_capacity_moved(result.allocation))
         cells = [f"{label} {fmt.format(np.mean(diffs[key]))} [{fmt.format(min(diffs[key]))}, "
-                 f"{fmt.format(max(diffs[key]))}]" for key, label, fmt in OUTCOMES]
-        print(f"{name}: " + "; ".join(cells) + f"; {np.mean(moved):.0%} of capacity moved a month (mean); "
-              f"{np.mean(seconds):.1f} s a run")
+                 f"{fmt.format(max(diffs[key]))}] ({sum(d > 0 for d in diffs[key])}/{len(seeds)} up)"
+                 for key, label, fmt in OUTCOMES]
+        what = "mean |effort - 1|" if name == "seizure_target" else "capacity moved a month (mean)"
+        print(f"{name}: " + "; ".join(cells) + f"; {np.mean(moved):.1%} {what}; {np.mean(seconds):.1f} s a run")
 
 
 def _capacity_moved(table) -> float:

@@ -24,6 +24,19 @@ NORTH_PATROLS = ("+world.patrols.north={count: 4, agencies: {KNB border service:
 KYRGYZ_BORDER = ("kz_korday", "kz_karasu", "kz_merke", "kz_kg_green_chui", "kz_kg_green_talas", "kz_lugovaya_rail")
 
 
+def _intelligence_points_at(monkeypatch, params, node_ids) -> None:
+    """Every month's evidence: a tonne passing each of ``node_ids``, nothing elsewhere, no seizures."""
+    tipped = [i for i, n in enumerate(params.network.nodes) if n.id in node_ids]
+
+    def flow_at_tipped_nodes(self, model):
+        flow = np.zeros(len(model.node_ids))
+        flow[tipped] = 1000.0
+        return flow
+
+    monkeypatch.setattr(AgencyAllocation, "_flow_since_mark", flow_at_tipped_nodes)
+    monkeypatch.setattr(AgencyAllocation, "_seized_since_mark", lambda self, model: {})
+
+
 def _run(overrides, seed=1, transit="reference"):
     model = NorthernRouteModel(load_params([*overrides, f"transit={transit}"]), rng=seed, keep_events=False)
     model.run()
@@ -181,15 +194,7 @@ def test_seizure_target_raises_effort_below_the_target_and_lowers_it_above():
 def test_an_agency_running_two_patrol_groups_moves_patrols_toward_where_intelligence_points(monkeypatch):
     params = load_params(["horizon_days=92", NORTH_PATROLS, "adaptation=intelligence", "adaptation.intelligence_noise=0",
                           "adaptation.share_moved_per_month=0.5"])
-    north = [i for i, n in enumerate(params.network.nodes) if n.id in ("kz_auyil", "kz_uba")]
-
-    def tip(self, model):
-        flow = np.zeros(len(model.node_ids))
-        flow[north] = 1000.0
-        return flow
-
-    monkeypatch.setattr(AgencyAllocation, "_flow_since_mark", tip)
-    monkeypatch.setattr(AgencyAllocation, "_seized_since_mark", lambda self, model: {})
+    _intelligence_points_at(monkeypatch, params, ("kz_auyil", "kz_uba"))
     model = NorthernRouteModel(params, rng=3, keep_events=False)
     model.run()
     table = model.allocation.frame(model.node_ids).query("kind == 'patrols'")
@@ -228,15 +233,7 @@ def test_traffickers_move_away_from_the_border_where_capacity_concentrates(monke
     tipped = load_params([*common, "adaptation=intelligence", "adaptation.agencies=[KNB border service,KZ customs]",
                           "adaptation.intelligence_noise=0", "adaptation.share_moved_per_month=1.0",
                           "adaptation.min_staff_share=0", "adaptation.max_capacity_factor=20"])
-    border = [i for i, n in enumerate(base.network.nodes) if n.id in KYRGYZ_BORDER]
-
-    def tip(self, model):
-        flow = np.zeros(len(model.node_ids))
-        flow[border] = 1000.0
-        return flow
-
-    monkeypatch.setattr(AgencyAllocation, "_flow_since_mark", tip)
-    monkeypatch.setattr(AgencyAllocation, "_seized_since_mark", lambda self, model: {})
+    _intelligence_points_at(monkeypatch, base, KYRGYZ_BORDER)
     shifts = []
     for seed in range(4):
         none, adapted = simulate(base, seed, keep_events=False), simulate(tipped, seed, keep_events=False)
