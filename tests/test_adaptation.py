@@ -225,6 +225,16 @@ def test_a_timeline_event_and_adaptation_together_keep_the_mass_balance():
         assert posts["capacity"].sum() == pytest.approx(posts["configured_capacity"].sum(), rel=1e-9)
 
 
+def test_a_timeline_event_switches_the_rule_on_from_its_date():
+    params = load_params(["horizon_days=92"], timeline=[{"date": "2009-02-15", "set": {"adaptation.rule": "intelligence"}}])
+    model = NorthernRouteModel(params, rng=1, keep_events=False)
+    model.run()
+    table = model.allocation.frame(model.node_ids)
+    by_day = table.groupby("day").agg(rule=("rule", "first"), moved=("share_moved", "max"))
+    assert by_day.loc[31].tolist() == ["none", 0.0]               # 1 February: still 2009 practice
+    assert by_day.loc[59, "rule"] == "intelligence" and by_day.loc[59, "moved"] > 0
+
+
 def test_traffickers_move_away_from_the_border_where_capacity_concentrates(monkeypatch):
     """Intelligence pointing at the Kyrgyz border: the KNB's and customs' capacity goes there;
     over the year the organisations send less of the heroin across it than with `none`."""
