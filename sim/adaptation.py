@@ -94,9 +94,10 @@ def within_bounds(aim: np.ndarray, low: np.ndarray, high: np.ndarray, total: flo
 
 def share_moved(before: np.ndarray, after: np.ndarray) -> float:
     """The share of the total capacity that changed post (half the absolute changes)."""
-    total = float(after.sum())
-    return 0.0 if total <= 0 else float(np.abs(after - before * (total / before.sum())).sum() / 2 / total) \
-        if before.sum() > 0 else 0.0
+    total, before_total = float(after.sum()), float(before.sum())
+    if total <= 0 or before_total <= 0:
+        return 0.0
+    return float(np.abs(after - before * (total / before_total)).sum() / 2 / total)
 
 
 def remembered_seizures(memory: np.ndarray, seized_kg: np.ndarray, keep: float) -> np.ndarray:
@@ -292,13 +293,15 @@ class AgencyAllocation:
 
 
 def adapting_posts(model: NorthernRouteModel, rules: Adaptation) -> dict[str, list[int]]:
-    """Agency -> the nodes (indices) where it has a crew, for the adapting agencies in ``rules.countries``."""
+    """Agency -> the nodes (indices) where it has a crew with configured capacity, for the
+    adapting agencies in ``rules.countries`` (a post moved down to nothing stays one)."""
     posts: dict[str, list[int]] = {agency: [] for agency in rules.agencies}
+    configured = model.allocation.configured
     for node, post in enumerate(model.posts):
         if post is None or not _in(model, node, rules):
             continue
         for side in post.sides:
-            if side.agency in posts and side.capacity > 0 and node not in posts[side.agency]:
+            if side.agency in posts and configured.get((side.agency, node), 0.0) > 0 and node not in posts[side.agency]:
                 posts[side.agency].append(node)
     return posts
 

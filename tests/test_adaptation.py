@@ -249,9 +249,9 @@ def test_traffickers_move_away_from_the_border_where_capacity_concentrates(monke
         none, adapted = simulate(base, seed, keep_events=False), simulate(tipped, seed, keep_events=False)
         table = adapted.allocation[adapted.allocation["day"] == adapted.allocation["day"].max()]
         at_border = table[table["node"].isin(KYRGYZ_BORDER)]
-        assert at_border["capacity"].sum() > 2.0 * at_border["configured_capacity"].sum()
+        assert at_border["capacity"].sum() > 3.0 * at_border["configured_capacity"].sum()
         shifts.append(adapted.summary["share_entry_kz_kg"] - none.summary["share_entry_kz_kg"])
-    assert max(shifts) < 0 and np.mean(shifts) < -0.01, shifts
+    assert sum(shift < 0 for shift in shifts) >= 3 and np.mean(shifts) < -0.01, shifts
 
 
 # --- configuration ---------------------------------------------------------------------------
