@@ -52,6 +52,16 @@ if TYPE_CHECKING:
 ALLOCATION_COLUMNS = ("day", "rule", "agency", "kind", "node", "configured_capacity", "share", "effort", "capacity",
                       "share_moved")
 
+#: The settings each rule reads (besides ``rule``); a setting typed for a rule that does not
+#: read it is refused (:func:`sim.scenario_checks.check_adaptation`).
+MOVING = ("agencies", "countries", "share_moved_per_month", "min_staff_share", "max_capacity_factor")
+READS = {
+    "none": (),
+    "recent_seizures": (*MOVING, "seizure_memory"),
+    "intelligence": (*MOVING, "intelligence_noise", "caricc_sharing"),
+    "seizure_target": ("agencies", "countries", "target_kg_per_month", "effort_step", "min_effort", "max_effort"),
+}
+
 
 # --- the rules: pure functions of the month's evidence -----------------------------------
 

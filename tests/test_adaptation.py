@@ -11,7 +11,7 @@ from sim.adaptation import (AgencyAllocation, intelligence_view, next_effort, po
                             remembered_seizures, share_moved)
 from sim.agents import Courier
 from sim.cli import main
-from sim.config import load_params
+from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel
 from sim.run import simulate
 from sim.sweep.worker import base_params
@@ -120,10 +120,13 @@ def test_none_leaves_a_run_identical_to_the_model_without_adaptation_to_the_gram
     assert set(table["share"]) == {1.0} and set(table["share_moved"]) == {0.0}
 
 
-def test_none_ignores_the_numbers_of_the_other_rules():
-    a = _run(["horizon_days=40"], seed=2)
-    b = _run(["horizon_days=40", "adaptation.share_moved_per_month=0.9", "adaptation.intelligence_noise=0.1",
-              "adaptation.min_staff_share=0.1"], seed=2)
+def test_none_ignores_the_numbers_of_the_other_rules_a_sweep_varies():
+    params = load_params(["horizon_days=40"])
+    varied = with_updates(params, {"adaptation.share_moved_per_month": 0.9, "adaptation.intelligence_noise": 0.1,
+                                   "adaptation.min_staff_share": 0.1})
+    a, b = (NorthernRouteModel(p, rng=2, keep_events=False) for p in (params, varied))
+    a.run()
+    b.run()
     assert (a.ledger.seized_g, a.ledger.delivered_g) == (b.ledger.seized_g, b.ledger.delivered_g)
 
 
@@ -233,6 +236,9 @@ def test_a_timeline_event_switches_the_rule_on_from_its_date():
     by_day = table.groupby("day").agg(rule=("rule", "first"), moved=("share_moved", "max"))
     assert by_day.loc[31].tolist() == ["none", 0.0]               # 1 February: still 2009 practice
     assert by_day.loc[59, "rule"] == "intelligence" and by_day.loc[59, "moved"] > 0
+    later = load_params(["adaptation.caricc_sharing=false", "horizon_days=92",       # a setting for the rule to come
+                         'timeline=[{date: "2009-02-15", set: {adaptation.rule: intelligence}}]'])
+    assert later.adaptation.caricc_sharing is False
 
 
 def test_traffickers_move_away_from_the_border_where_capacity_concentrates(monkeypatch):
@@ -268,10 +274,15 @@ def test_each_rule_is_a_config_group_option_and_a_sweep_lever():
 @pytest.mark.parametrize("args, message", [
     (["adaptation=smart"], "adaptation=smart: no adaptation named 'smart' (known: intelligence, none"),
     (["adaptation.rule=smart"], "adaptation.rule: Input should be 'none', 'recent_seizures'"),
-    (["adaptation.share_moved_per_month=1.5"], "adaptation.share_moved_per_month: Input should be less than or equal to 1"),
-    (["adaptation.agencies=[KNB]"], "adaptation.agencies: unknown agency 'KNB'"),
-    (["adaptation.countries=[XX]"], "adaptation.countries: no node in country 'XX'"),
-    (["adaptation.min_effort=1.2"], "min_effort (1.2) must be at most 1"),
+    (["adaptation=intelligence", "adaptation.share_moved_per_month=1.5"],
+     "adaptation.share_moved_per_month: Input should be less than or equal to 1"),
+    (["adaptation=recent_seizures", "adaptation.agencies=[KNB]"], "adaptation.agencies: unknown agency 'KNB'"),
+    (["adaptation=recent_seizures", "adaptation.countries=[XX]"], "adaptation.countries: no node in country 'XX'"),
+    (["adaptation=seizure_target", "adaptation.min_effort=1.2"], "min_effort (1.2) must be at most 1"),
+    (["adaptation.caricc_sharing=false"], "adaptation.caricc_sharing=false: the adaptation rule 'none' does not read "
+                                          "adaptation.caricc_sharing; choose a rule that does: adaptation=intelligence"),
+    (["adaptation=seizure_target", "adaptation.share_moved_per_month=0.3"],
+     "choose a rule that does: adaptation=recent_seizures or adaptation=intelligence"),
     (["adaptation=seizure_target", "adaptation.agencies=[KNB border service,TJ border forces]"],
      "target_kg_per_month: no target for agency 'TJ border forces'"),
 ])
