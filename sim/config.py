@@ -59,6 +59,7 @@ def compose_config(overrides: Iterable[str] = (), config_name: str = "config",
             checks.check_run_settings(data)
             checks.check_contradictions(loader, overrides)
             checks.check_calendar(data, overrides)
+            checks.check_adaptation(data, overrides)
             resolve_config_timeline(cfg, loader, config_name, overrides)
             return cfg
     except (HydraException, OmegaConfBaseException) as err:

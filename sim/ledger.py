@@ -84,6 +84,7 @@ class Ledger:
     routes_shut: int = 0
     groups_shut: int = 0
     seizure_officer_days: float = 0.0
+    seized_g_at: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (node, agency) -> grams
     # called before the shipment table is made: the fast engine writes the hops of loads on the road
     before_tables: list = field(default_factory=list)
 
@@ -137,6 +138,7 @@ class Ledger:
     def record_seizure(self, shipment: Shipment, node: int, day: float, agency: str) -> None:
         self.seized_g += shipment.grams
         self.seizures_count += 1
+        self.seized_g_at[(node, agency)] += shipment.grams
         self._close(shipment, Outcome.SEIZED, node, day, agency)
 
     def record_delivery(self, shipment: Shipment, node: int, day: float) -> None:

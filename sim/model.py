@@ -32,6 +32,7 @@ from mesa.agent import AgentSet
 import numpy as np
 
 from sim import inspection
+from sim.adaptation import AgencyAllocation, is_first_of_month
 from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
 from sim.engine import make_arrivals
 from sim.corruption import Integrity
@@ -103,7 +104,9 @@ class NorthernRouteModel(mesa.Model):
         self._watches: dict[int, tuple] = {}
         self._patrols_made = 0
         self._route_key = None
+        self.allocation = AgencyAllocation()   # agencies' capacity by post, as they adapt (sim.adaptation)
         self.use_rules(self.phases[0].params)
+        self.allocation.start(self)
         self.flow_edges = flow_edges(self.network)   # links of the daily border flows (node set never changes)
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_REPORTERS)
 
@@ -113,6 +116,7 @@ class NorthernRouteModel(mesa.Model):
         """One day: the day's events, heroin arrives, organisations send loads, patrols deploy,
         couriers move, data is kept."""
         self.apply_events()
+        self.adapt_agencies()
         self.supply_organisations()
         self.organisations.shuffle_do("plan_shipments")
         self.deploy_patrols()
@@ -140,6 +144,15 @@ class NorthernRouteModel(mesa.Model):
         self.world = self.params.world
         self.regime = self.params.regime
         self.refresh_rules()
+
+    def adapt_agencies(self) -> None:
+        """On the first day of each calendar month, agencies move capacity among their posts
+        as the adaptation rule in force says (:mod:`sim.adaptation`); the posts concerned,
+        and the fast engine's arrays, follow."""
+        if is_first_of_month(self.start_date, self.day) and self.allocation.month(self, self.day):
+            self._refresh_posts()
+            self._refresh_patrols()
+            self.arrivals.follow_rules(self)
 
     def supply_organisations(self) -> None:
         """Each organisation receives its day's heroin; a disrupted one's goes to its rivals."""
@@ -282,7 +295,8 @@ class NorthernRouteModel(mesa.Model):
         officers tied up stay; officers are hired or let go to the new staff).
         """
         world = self.world
-        capacity = profile.staff * world.inspection.inspections_per_officer_day * funding_factor(world, agency)
+        capacity = self.allocation.capacity(agency, self.network.index[node.id], profile.staff
+                                            * world.inspection.inspections_per_officer_day * funding_factor(world, agency))
         traffic = profile.traffic_per_day * node.n_crossings * self._traffic_factor(node)
         targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
         p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
@@ -341,8 +355,8 @@ class NorthernRouteModel(mesa.Model):
         smaller one withdraws the last added of that group and agency.
         """
         world = self.world
-        wanted = {(group, agency): n for group, spec in world.patrols.items()
-                  for agency, n in Counter(_allocate(spec.count, spec.agencies)).items()}
+        wanted = {(group, agency): self.allocation.patrols(agency, group, n) for group, spec in world.patrols.items()
+                  for agency, n in Counter(_allocate(spec.count, spec.agencies)).items()}   # as agencies adapt
         have = Counter((p.group, p.officer.agency) for p in self.patrols)
         for patrol in reversed(list(self.patrols)):
             key = (patrol.group, patrol.officer.agency)
@@ -359,7 +373,7 @@ class NorthernRouteModel(mesa.Model):
                     patrol.area, patrol.p_detect = area, p_detect
                     patrol.stop_prob = self._stop_prob(spec, patrol.officer.agency, area)
                     patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
-            for agency in _allocate(spec.count, spec.agencies):
+            for agency in [a for (g, a), n in wanted.items() if g == group for _ in range(n)]:
                 if have[(group, agency)] >= wanted[(group, agency)]:
                     continue
                 have[(group, agency)] += 1
@@ -373,7 +387,8 @@ class NorthernRouteModel(mesa.Model):
 
     def _stop_prob(self, spec, agency: str, area: list[int]) -> dict[int, float]:
         """A patrol's chance to stop a passing load at each node of its area (funding scales it)."""
-        intercept = min(1.0, spec.intercept_prob * funding_factor(self.world, agency))
+        intercept = min(1.0, spec.intercept_prob * funding_factor(self.world, agency)
+                        * self.allocation.patrol_effort(agency, [self.network.nodes[i] for i in area]))
         return {i: inspection.patrol_stop_probability(intercept, self.network.nodes[i].n_crossings,
                                                       self._traffic_per_crossing(i, spec.quiet_traffic_per_day),
                                                       spec.quiet_traffic_per_day) for i in area}

@@ -9,6 +9,9 @@ A run directory holds:
 - ``monthly.csv``: the headline outcomes per calendar month;
 - ``phases.csv``: the headline outcomes per phase between the timeline's events
   (one phase without a timeline);
+- ``allocation.csv``: each adapting agency's inspection capacity by post on day 0 and on
+  the first day of each month, with the share of its capacity moved that month
+  (:mod:`sim.adaptation`; constant under the default rule ``none``);
 - ``config.yaml``: the resolved configuration that produced the run;
 - ``route_map.png`` and ``timeseries.png``: the pictures (events marked on the time
   series); with a timeline, ``route_map_phase<k>.png``: the map of each phase;
@@ -40,7 +43,7 @@ from sim.timeline import event_marks
 
 #: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
-             "monthly.csv", "phases.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
+             "monthly.csv", "phases.csv", "allocation.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
 PHASE_MAPS = "route_map_phase*.png"   # one map per phase of a timeline (with the event log)
 
@@ -75,6 +78,8 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     result.daily.to_csv(out / "daily.csv", index=False)
     monthly_table(result.daily, result.params.start_date).to_csv(out / "monthly.csv", index=False)
     phase_table(result.daily, result.params).to_csv(out / "phases.csv", index=False)
+    if result.allocation is not None:
+        result.allocation.to_csv(out / "allocation.csv", index=False)
     (out / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))
     for name, text in (extra_files or {}).items():
         (out / name).write_text(text)

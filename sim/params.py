@@ -466,6 +466,51 @@ class Regime(_Strict):
     licit_traffic_factor: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0   # licit traffic at the border posts, x 2009
 
 
+# --- agencies that adapt (sim/adaptation.py) ------------------------------------------
+
+
+AdaptationRule = Literal["none", "recent_seizures", "intelligence", "seizure_target"]
+
+
+class Adaptation(_Strict):
+    """How agencies move inspection capacity among their posts once a month (:mod:`sim.adaptation`).
+
+    ``rule``: ``none`` (2009 practice: nothing moves), ``recent_seizures`` (toward the posts
+    of the agency's recent seizures), ``intelligence`` (toward a noisy view of the flows
+    through its posts; pooled through CARICC with ``caricc_sharing``, 002 ¶10, ¶12-13) or
+    ``seizure_target`` (a monthly target in kilos raises or lowers the agency's effort).
+    Only the posts of ``agencies`` in ``countries`` take part. Each month at most
+    ``share_moved_per_month`` of an agency's capacity moves; a post keeps at least
+    ``min_staff_share`` and at most ``max_capacity_factor`` times its configured capacity.
+    The defaults are the neutral values (nothing moves); the numbers live in
+    ``scenarios/adaptation/*.yaml``, their sources in ``scenarios/provenance.yaml``.
+    """
+
+    rule: AdaptationRule = "none"
+    agencies: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ("KZ",)
+    share_moved_per_month: Probability = 0.0
+    min_staff_share: Probability = 1.0
+    max_capacity_factor: float = Field(default=1.0, ge=1.0, le=100.0)
+    seizure_memory: Probability = 0.0          # recent_seizures: share of the remembered kilos kept a month on
+    intelligence_noise: float = Field(default=0.0, ge=0.0, le=10.0)   # log-sd of one report of a post's flow
+    caricc_sharing: bool = False               # intelligence: reports pooled through CARICC
+    target_kg_per_month: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = {}   # seizure_target, by agency
+    effort_step: Probability = 0.0             # seizure_target: change of effort a month at a full miss
+    min_effort: float = Field(default=1.0, ge=0.0, le=10.0)
+    max_effort: float = Field(default=1.0, ge=0.0, le=10.0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Adaptation":
+        if self.min_effort > 1.0 or self.max_effort < 1.0:
+            raise ValueError(f"min_effort ({self.min_effort:g}) must be at most 1 and max_effort "
+                             f"({self.max_effort:g}) at least 1 (effort 1 is the configured capacity)")
+        missing = [a for a in self.agencies if a not in self.target_kg_per_month]
+        if self.rule == "seizure_target" and missing:
+            raise ValueError(f"target_kg_per_month: no target for agency {missing[0]!r} (rule seizure_target)")
+        return self
+
+
 class Params(_Strict):
     """Everything one run needs, validated. Picklable, so workers can receive it."""
 
@@ -477,6 +522,7 @@ class Params(_Strict):
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
     transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
+    adaptation: Adaptation = Adaptation()          # agencies moving capacity among posts (sim.adaptation)
     _phases: Any = PrivateAttr(default=None)       # the phases validation built (sim.timeline.phases)
 
     @property
@@ -556,6 +602,7 @@ def _check_cross_references(p: Params) -> None:
         if missing_t:
             raise ValueError(f"world.inspection.profiles.{pname}.targeting: missing {sorted(missing_t)}")
     _check_policy_references(p, nodes)
+    _check_adaptation_references(p, nodes)
 
 
 def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
@@ -611,6 +658,27 @@ def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
         _require_node(nodes, node_id, "world.corruption.false_couriers.posts")
 
 
+def known_agencies(p: Params) -> set[str]:
+    """Every agency that works a post or runs a patrol in the configured network and world."""
+    insp, pol = p.world.inspection, p.world.policies
+    return ({n.agency for n in p.network.nodes if n.agency} | set(insp.default_agency_by_kind.values())
+            | set(insp.counterpart_agency_by_border.values()) | {a for g in p.world.patrols.values() for a in g.agencies}
+            | {post.agency for post in pol.posts.values()})
+
+
+def _check_adaptation_references(p: Params, nodes: dict[str, Node]) -> None:
+    """The agencies and countries that adapt, and those given targets, must exist."""
+    adaptation, agencies = p.adaptation, known_agencies(p)
+    for field, names in (("agencies", adaptation.agencies), ("target_kg_per_month", adaptation.target_kg_per_month)):
+        for name in names:
+            if name not in agencies:
+                raise ValueError(f"adaptation.{field}: unknown agency {name!r}{suggest(name, sorted(agencies))}")
+    countries = {n.country for n in nodes.values()}
+    for country in adaptation.countries:
+        if country not in countries:
+            raise ValueError(f"adaptation.countries: no node in country {country!r}")
+
+
 def _require_node(nodes: dict[str, Node], node_id: str, where: str, kind: str | None = None) -> None:
     if node_id not in nodes:
         raise ValueError(f"{where}: unknown node {node_id!r}")
@@ -638,7 +706,7 @@ def format_validation_error(err: ValidationError, root: type[BaseModel] | None =
 def params_from_mapping(data: Mapping[str, Any]) -> Params:
     """Validate a plain mapping (the composed config) into :class:`Params`."""
     wanted = {k: data[k] for k in ("network", "world", "regime", "seed", "horizon_days", "start_date", "timeline",
-                                   "transit") if k in data}
+                                   "transit", "adaptation") if k in data}
     try:
         if data.get("end_date") is not None:       # an end date sets the horizon (sim.timeline)
             wanted["horizon_days"] = horizon_from_end_date(data.get("start_date") or DEFAULT_START_DATE, data["end_date"])

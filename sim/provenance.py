@@ -19,7 +19,7 @@ from sim.config import SCENARIOS_DIR
 from sim.params import ConfigError, schema_bounds
 
 REGISTRY_PATH = SCENARIOS_DIR / "provenance.yaml"
-CHECKED_SECTIONS = ("world", "regime", "seed", "horizon_days")
+CHECKED_SECTIONS = ("world", "regime", "adaptation", "seed", "horizon_days")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class RunResult:
     edge_flows_kg: dict[tuple[str, str], float]
     seized_kg_by_node: dict[str, float]
     network: RouteNetwork = field(repr=False)
+    allocation: pd.DataFrame | None = None   # agencies' capacity by post, each month (sim.adaptation)
 
 
 def simulate(params: Params, seed: int | None = None, *, keep_events: bool = True,
@@ -65,6 +66,7 @@ def simulate(params: Params, seed: int | None = None, *, keep_events: bool = Tru
         edge_flows_kg=model.ledger.edge_flows_kg(),
         seized_kg_by_node={str(k): float(v) for k, v in seized.groupby(seized["outcome_node"].astype(str))["kg"].sum().items()},
         network=model.network,
+        allocation=add_dates(model.allocation.frame(model.node_ids), params.start_date, {"day": "date"}),
     )
 
 

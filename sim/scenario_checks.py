@@ -225,6 +225,24 @@ def check_calendar(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
                           f"give end_date=YYYY-MM-DD instead, or end_date=null with {typed}")
 
 
+def check_adaptation(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
+    """A setting of ``adaptation`` typed for a rule that does not read it (``adaptation.caricc_sharing=false``
+    without ``adaptation=intelligence``) is refused, unless an event of the timeline changes the rule."""
+    from sim.adaptation import READS
+
+    rule = (config.get("adaptation") or {}).get("rule")
+    events = config.get("timeline") or []
+    if rule not in READS or any("adaptation.rule" in (e.get("set") or {}) for e in events if isinstance(e, Mapping)):
+        return
+    for override in overrides:
+        parts = override.lstrip("+~").split("=", 1)[0].split(".")
+        if parts[0] == "adaptation" and len(parts) > 1 and parts[1] != "rule" and parts[1] not in READS[rule]:
+            readers = [name for name, keys in READS.items() if parts[1] in keys]
+            raise ConfigError(f"config error: {override}: the adaptation rule {rule!r} does not read "
+                              f"adaptation.{parts[1]}; choose a rule that does: "
+                              + " or ".join(f"adaptation={name}" for name in readers))
+
+
 def expand_multirun(overrides: Iterable[str]) -> list[list[str]]:
     """The override list of every job a ``-m`` multirun would launch."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
