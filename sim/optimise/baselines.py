@@ -16,8 +16,6 @@ allocation is repaired to fit per-agency budgets (:func:`sim.optimise.search.rep
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim.model import _allocate
 from sim.optimise.costs import bill, officer_year_usd, total_cost
 from sim.optimise.problem import Allocation, Problem, officer_bounds
@@ -92,9 +90,3 @@ def node_means(edge_flows, seized, runs: int) -> tuple[dict[str, float], dict[st
     taken = (seized.groupby("node")["kg"].sum() / runs).to_dict() if len(seized) else {}
     return {k: float(v) for k, v in inflow.items()}, {k: float(v) for k, v in taken.items()}
 
-
-def spent(problem: Problem, params: Params, alloc: Allocation) -> float:
-    return total_cost(bill(problem, params, alloc))
-
-
-__all__ = ["LABELS", "heuristic_allocations", "node_means", "proportional", "spent", "np"]
