@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,8 +196,13 @@ def load_problem(path: str | Path) -> Problem:
 
 def base_params(problem: Problem) -> Params:
     """The scenario every run starts from, composed and validated."""
+    return _composed(problem.scenario)
+
+
+@lru_cache(maxsize=16)
+def _composed(scenario: tuple[str, ...]) -> Params:
     try:
-        return load_params(list(problem.scenario))
+        return load_params(list(scenario))
     except ConfigError as err:
         raise ConfigError(f"optimise error: scenario: {str(err).removeprefix('config error: ')}") from None
 
@@ -224,10 +230,13 @@ def check_problem(problem: Problem) -> None:
                               f"(world.deployment.equipment_usd_per_post_year.{method})")
     for name, area in dec.patrols.areas.items():
         _check_area(params, nodes, name, area)
+    from sim.optimise.costs import policy_cost
+
     known_policies = config_names("policy")
     for policy in dec.policies:
         if policy not in known_policies:
             raise ConfigError(f"optimise error: decision.policies: unknown policy {policy!r} (scenarios/policy/)")
+        policy_cost(problem.scenario, policy)          # composes it, and refuses a policy the configs do not price
     for group, choices in dec.groups.items():
         known = config_names(group)
         if not known:
@@ -245,8 +254,21 @@ def check_problem(problem: Problem) -> None:
         if not 0 <= n <= dec.officers.block * dec.officers.max_blocks:
             raise ConfigError(f"optimise error: constraints.minimum_officers_added.{post}: {n} is outside 0.."
                               f"{dec.officers.block * dec.officers.max_blocks} (block x max_blocks)")
+    check_affordable(problem)
     if not (dec.officers.posts or dec.equipment.posts or dec.patrols.areas or dec.policies or dec.groups):
         raise ConfigError("optimise error: decision: nothing to decide (give officers, equipment, patrols, policies or groups)")
+
+
+def check_affordable(problem: Problem) -> None:
+    """Minimum staffing must fit the budgets, or no allocation can be evaluated."""
+    from sim.optimise.costs import bill, violations
+    from sim.optimise.search import minimum_allocation
+
+    over = violations(problem, bill(problem, base_params(problem), minimum_allocation(problem)))
+    if over:
+        name, usd = next(iter(over.items()))
+        where = "budget_usd_per_year" if name == "total" else f"agency_budgets_usd_per_year.{name}"
+        raise ConfigError(f"optimise error: constraints.{where}: minimum staffing alone exceeds it by ${usd:,.0f}")
 
 
 def _check_post(nodes, post: str, where: str, problem: Problem) -> None:
