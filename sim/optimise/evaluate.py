@@ -16,7 +16,6 @@ rerun with the same config and seed asks for the same runs and finds those finis
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -152,7 +151,3 @@ def _copied_draw_values(drawn: dict[str, Any], copies: dict[str, dict], problem:
         prefix = f"world.patrols.{like}."
         out.update({f"world.patrols.{name}.{k[len(prefix):]}": v for k, v in drawn.items() if k.startswith(prefix)})
     return out
-
-
-def finite(x: float) -> bool:
-    return x is not None and not math.isnan(x)

@@ -37,10 +37,14 @@ ENTRY = (("share_entry_kz_kg", "Kyrgyz border"), ("share_entry_kz_uz", "Uzbek bo
 def _fmt(value: float, unit: str) -> str:
     if value is None or math.isnan(value):
         return "n/a"
+    value = round(value, 2) + 0.0                      # no "-0"
+    sign = "-" if value < 0 else ""
     if unit == "USD":
-        return f"${value:,.0f}"
+        return f"{sign}${abs(value):,.0f}"
     if unit == "t":
         return f"{value:,.2f} t"
+    if unit == "pt":
+        return f"{value:,.1f}"
     return f"{value:,.0f} {unit}"
 
 
@@ -63,7 +67,9 @@ def objectives_table(study, named: dict[str, Allocation]) -> pd.DataFrame:
     first = problem.objectives[0]
     rows = []
     for name, alloc in named.items():
-        row = {"allocation": name, "buys": alloc.describe(), "cost a year": _fmt(ev.cost(alloc), "USD")}
+        row = {"allocation": name, "buys": alloc.describe()}
+        if "cost" not in problem.objectives:
+            row["cost a year"] = _fmt(ev.cost(alloc), "USD")
         for obj in problem.objectives:
             unit = OBJECTIVES[obj][4]
             row[OBJECTIVES[obj][1]] = _interval(ev.interval(alloc, obj), unit)
@@ -118,7 +124,7 @@ def displacement_table(study, named: dict[str, Allocation]) -> pd.DataFrame:
         row = {"allocation": name}
         for key, label in ENTRY:
             diff = (ev.matrix(alloc, key) - ev.matrix(REFERENCE, key)) * 100
-            row[f"entry via the {label}, change (points)"] = _interval(nested_interval(diff), "pt").replace(" pt", "")
+            row[f"entry via the {label}, change (points)"] = _interval(nested_interval(diff), "pt")
         for key, label in (("kg_reaching_russia", "reaching Russia"), ("kg_reaching_eu", "reaching the EU")):
             diff = (ev.matrix(alloc, key) - ev.matrix(REFERENCE, key)) / 1000
             row[f"{label}, change"] = _interval(nested_interval(diff), "t")
@@ -180,6 +186,10 @@ def allocation_map(study, alloc: Allocation, name: str, path: Path) -> Path:
                          (seiz.groupby("node")["kg"].sum() / len(ids)).to_dict(), path,
                          title=f"{name}: mean flows and seizures over {len(ids)} runs")
     ax = fig.axes[0]
+    others = [f"{n} patrol units in {a}" for a, n in alloc.patrols.items()] + [f"policy {p}" for p in alloc.policies] \
+        + [f"{g}={c}" for g, c in alloc.groups.items()]
+    fig.text(0.012, 0.035, "Posts given officers (+n) or equipment ringed in green" + ("; also: " + ", ".join(others) if others else ""),
+             fontsize=8, color="#2ca02c")
     where = nodes.set_index("id")
     for post in {*alloc.officers, *alloc.equipment}:
         ax.scatter(where.loc[post, "lon"], where.loc[post, "lat"], s=220, facecolors="none", edgecolors="#2ca02c",
