@@ -56,7 +56,9 @@ def _interval(d: dict[str, float], unit: str) -> str:
 
 def named_allocations(study) -> dict[str, Allocation]:
     """The front (``best 1`` ...) then the baselines, by the names the report uses."""
-    named = {f"front {i + 1}": h["allocation"] for i, h in enumerate(study.front)}
+    same = {alloc.key: LABELS[name] for name, alloc in study.baselines.items()}
+    named = {f"front {i + 1}" + (f" (= {same[h['allocation'].key]})" if h["allocation"].key in same else ""):
+             h["allocation"] for i, h in enumerate(study.front)}
     named.update({LABELS[name]: alloc for name, alloc in study.baselines.items()})
     return named
 
@@ -72,10 +74,11 @@ def objectives_table(study, named: dict[str, Allocation]) -> pd.DataFrame:
             row["cost a year"] = _fmt(ev.cost(alloc), "USD")
         for obj in problem.objectives:
             unit = OBJECTIVES[obj][4]
-            row[OBJECTIVES[obj][1]] = _interval(ev.interval(alloc, obj), unit)
+            row[OBJECTIVES[obj][1]] = _interval(ev.interval(alloc, obj), unit) if OBJECTIVES[obj][0] else _fmt(ev.cost(alloc), unit)
         row[f"robust value ({problem.robustness.measure}) of {first}"] = f"{ev.robust_value(alloc, first, list(study.baselines.values())):,.3g}"
         if reference_2009 is not None:
-            row["draws beating the 2009 allocation"] = f"{100 * ev.share_beating(alloc, reference_2009, first):.0f}%"
+            row["draws beating the 2009 allocation"] = ("-" if alloc == reference_2009 else
+                                                        f"{100 * ev.share_beating(alloc, reference_2009, first):.0f}%")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -91,7 +94,8 @@ def versus_baselines(study) -> pd.DataFrame:
         for obj in study.problem.objectives:
             unit = OBJECTIVES[obj][4]
             diff = ev.differences(best, obj) - ev.differences(alloc, obj)
-            row[f"{OBJECTIVES[obj][1]}: front 1 minus it"] = _interval(nested_interval(diff), unit)
+            row[f"{OBJECTIVES[obj][1]}: front 1 minus it"] = (_interval(nested_interval(diff), unit) if OBJECTIVES[obj][0]
+                                                               else _fmt(float(diff.mean()), unit))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -105,12 +109,13 @@ def price_of_adaptation(study) -> pd.DataFrame:
         return pd.DataFrame()
     unit = OBJECTIVES[obj][4]
     static, best = study.baselines["static"], study.front[0]["allocation"]
+    best_is = " (it is the static optimum: the search found nothing better)" if best == static else ""
     return pd.DataFrame([
         {"what": "static optimum, as the MILP predicts it on the fixed flow map",
          OBJECTIVES[obj][1]: _fmt(predicted_gain(study.static_options, static, study.problem), unit)},
         {"what": "static optimum, in the agent model (traffickers adapt)",
          OBJECTIVES[obj][1]: _interval(ev.interval(static, obj), unit)},
-        {"what": "the search's best (front 1), in the agent model",
+        {"what": f"the search's best (front 1), in the agent model{best_is}",
          OBJECTIVES[obj][1]: _interval(ev.interval(best, obj), unit)},
         {"what": "the search's best, as the MILP would predict it",
          OBJECTIVES[obj][1]: _fmt(predicted_gain(study.static_options, best, study.problem), unit)},
@@ -197,7 +202,7 @@ def allocation_map(study, alloc: Allocation, name: str, path: Path) -> Path:
         ax.annotate(f"+{alloc.officers.get(post, 0)}" + ("+" + "/".join(alloc.equipment[post]) if post in alloc.equipment else ""),
                     (where.loc[post, "lon"], where.loc[post, "lat"]), fontsize=6.5, color="#2ca02c", zorder=10,
                     xytext=(6, -8), textcoords="offset points")
-    fig.savefig(path, dpi=150, facecolor="white")
+    fig.savefig(path, dpi=100, facecolor="white")
     plt.close(fig)
     return path
 
