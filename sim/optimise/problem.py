@@ -303,6 +303,16 @@ def _check_area(params: Params, nodes, name: str, area: PatrolArea) -> None:
             raise ConfigError(f"{where}.area: unknown node {node_id!r}")
 
 
+def methods_at(params: Params) -> dict[str, tuple[str, ...]]:
+    """Node id -> the inspection methods its own crew has in the scenario (none where no post)."""
+    insp = params.world.inspection
+    out = {}
+    for node in params.network.nodes:
+        profile = node.profile or insp.default_profile_by_kind.get(node.kind)
+        out[node.id] = insp.profiles[profile].methods if profile else ()
+    return out
+
+
 def officer_bounds(problem: Problem, post: str) -> tuple[int, int]:
     """(lowest, highest) number of blocks at a post: minimum staffing and max_blocks."""
     off = problem.decision.officers

@@ -15,9 +15,9 @@ from typing import Callable, Sequence
 
 import optuna
 
-from sim.optimise.costs import bill, violations
+from sim.optimise.costs import bill, total_cost, violations
 from sim.optimise.evaluate import Evaluator
-from sim.optimise.problem import Allocation, Problem, officer_bounds
+from sim.optimise.problem import Allocation, Problem, methods_at, officer_bounds
 
 
 def variables(problem: Problem, params) -> dict[str, optuna.distributions.BaseDistribution]:
@@ -27,10 +27,10 @@ def variables(problem: Problem, params) -> dict[str, optuna.distributions.BaseDi
     for post in dec.officers.posts:
         low, high = officer_bounds(problem, post)
         dist[f"officers:{post}"] = optuna.distributions.IntDistribution(low, high)
-    methods_at = _methods_at(params)
+    have = methods_at(params)
     for post in dec.equipment.posts:
         for method in dec.equipment.methods:
-            if method not in methods_at[post]:
+            if method not in have[post]:
                 dist[f"equipment:{post}:{method}"] = optuna.distributions.IntDistribution(0, 1)
     for area in dec.patrols.areas:
         dist[f"patrols:{area}"] = optuna.distributions.IntDistribution(0, dec.patrols.max_units)
@@ -39,15 +39,6 @@ def variables(problem: Problem, params) -> dict[str, optuna.distributions.BaseDi
     for group, choices in dec.groups.items():
         dist[f"group:{group}"] = optuna.distributions.CategoricalDistribution(list(choices))
     return dist
-
-
-def _methods_at(params) -> dict[str, tuple[str, ...]]:
-    insp = params.world.inspection
-    out = {}
-    for node in params.network.nodes:
-        profile = node.profile or insp.default_profile_by_kind.get(node.kind)
-        out[node.id] = insp.profiles[profile].methods if profile else ()
-    return out
 
 
 def decode(problem: Problem, values: dict) -> Allocation:
@@ -106,10 +97,9 @@ def repair(problem: Problem, params, alloc: Allocation) -> Allocation:
         units = _units(problem, alloc, block)
         if not units:
             raise ValueError("no allocation at minimum staffing fits the budgets")
-        scored = []
+        scored, current = [], total_cost(items)
         for i, (label, smaller) in enumerate(units):
-            spent = sum(it.usd_per_year for it in bill(problem, params, alloc)) - \
-                sum(it.usd_per_year for it in bill(problem, params, smaller))
+            spent = current - total_cost(bill(problem, params, smaller))
             pays = {it.agency for it in items if label in it.what}
             relevant = "total" in over or bool(pays & set(over))
             if relevant and spent > 0:

@@ -27,8 +27,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from sim.model import NorthernRouteModel
 from sim.optimise.costs import bill
-from sim.optimise.problem import OBJECTIVES, Allocation, Problem, allocation_updates, officer_bounds, scenario_overrides
-from sim.optimise.search import _methods_at
+from sim.optimise.problem import (OBJECTIVES, Allocation, Problem, allocation_updates, methods_at, officer_bounds,
+                                  scenario_overrides)
 from sim.params import CONVEYANCES, Params
 from sim.config import load_params, with_updates
 
@@ -160,10 +160,10 @@ def item_gains(problem: Problem, params: Params, flows: np.ndarray, objective: s
             total = gain_of(Allocation(officers={post: k * block}))
             options.append(Option(f"officers:{post}:{k}", Allocation(officers={post: block}), total - previous, int(k <= low)))
             previous = total
-    methods_at = _methods_at(params)
+    have = methods_at(params)
     for post in dec.equipment.posts:
         for method in dec.equipment.methods:
-            if method not in methods_at[post]:
+            if method not in have[post]:
                 alloc = Allocation(equipment={post: (method,)})
                 options.append(Option(f"equipment:{post}:{method}", alloc, gain_of(alloc), 0))
     for area in dec.patrols.areas:
