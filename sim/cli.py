@@ -7,6 +7,7 @@
 - ``python -m sim presets`` / ``brief NAME`` / ``compare ...``: preset scenarios and the
   comparison of interventions (:mod:`sim.policies`, :mod:`sim.compare`).
 - ``python -m sim sweep ...``: large sweeps (:mod:`sim.sweep`).
+- ``python -m sim optimise CONFIG``: the best use of a budget (:mod:`sim.optimise`).
 - ``python -m sim exercise`` / ``live``: the policy exercise and the live model page in the
   browser (:mod:`sim.exercise`, :mod:`sim.viz`).
 """
@@ -36,6 +37,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sim.sweep.cli", "main"),
     "exercise": ("sim.exercise.cli", "main_exercise"),
     "live": ("sim.viz.live", "main_live"),
+    "optimise": ("sim.optimise.cli", "main_optimise"),
 }
 
 

@@ -36,6 +36,7 @@ from sim.adaptation import AgencyAllocation, is_first_of_month
 from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
 from sim.engine import make_arrivals
 from sim.corruption import Integrity
+from sim.deployment import deployed
 from sim.economics import price_at, trip_cost_usd
 from sim.config import scenario_params
 from sim.ledger import Ledger
@@ -260,7 +261,7 @@ class NorthernRouteModel(mesa.Model):
                 post.remove()
                 self.posts[i] = None
             return
-        own = reinforced(world, node, insp.profiles[profile_name])
+        own = deployed(world, node, reinforced(world, node, insp.profiles[profile_name]))
         crews = [(node.agency or insp.default_agency_by_kind.get(node.kind, "police"), own)]
         counterpart = insp.counterpart_profile_by_border.get(node.border or "")
         if counterpart is not None and node.kind in POST_KINDS:

@@ -426,6 +426,25 @@ class Post(_Strict):
     cost_usd_per_year: Usd
 
 
+class Deployment(_Strict):
+    """Officers, equipment and patrol units added to the 2009 deployment (``world.deployment``).
+
+    What an allocation of money buys (``python -m sim optimise``, docs/optimisation.md):
+    ``officers_added`` more officers on the post's own (Kazakh) crew; ``equipment_added``
+    inspection methods the crew gains there (scanner, canine team, endoscope); patrol units
+    are ``world.patrols.<group>.count``. The yearly costs price them: an officer-year is
+    twelve months of ``world.corruption.officer_wage_usd_per_month`` times
+    ``officer_cost_factor`` (pay plus overheads), one method at one post costs
+    ``equipment_usd_per_post_year``, one patrol unit ``patrol_unit_usd_per_year``.
+    """
+
+    officers_added: dict[str, HeadCount] = {}          # post node id -> officers added to its own crew
+    equipment_added: dict[str, tuple[Method, ...]] = {}   # post node id -> methods added there
+    officer_cost_factor: float = Field(default=1.0, ge=1.0, le=10.0)   # an officer-year costs this many years of pay
+    equipment_usd_per_post_year: dict[Method, Usd] = {}
+    patrol_unit_usd_per_year: Usd = 0.0
+
+
 class Policies(_Strict):
     """Every intervention, each off unless ``enabled``; they combine freely."""
 
@@ -453,6 +472,7 @@ class World(_Strict):
     patrols: dict[str, PatrolGroup] = {}
     investigation: Investigation = Investigation()
     policies: Policies = Policies()
+    deployment: Deployment = Deployment()
 
 
 class Regime(_Strict):
@@ -656,6 +676,24 @@ def _check_policy_references(p: Params, nodes: dict[str, Node]) -> None:
             raise ValueError(f"{where}.posts.{node_id}.profile: unknown inspection profile {post.profile!r}")
     for node_id in p.world.corruption.false_couriers.posts:
         _require_node(nodes, node_id, "world.corruption.false_couriers.posts")
+    _check_deployment(p, nodes)
+
+
+def _check_deployment(p: Params, nodes: dict[str, Node]) -> None:
+    """Officers and equipment go to posts in service (an idle node would silently waste them)."""
+    dep, pol = p.world.deployment, p.world.policies
+    switched_on = set(pol.inl_checkpoints.nodes) if pol.inl_checkpoints.enabled else set()
+    switched_on |= {node_id for node_id, post in pol.posts.items() if post.enabled}
+    for field in ("officers_added", "equipment_added"):
+        for node_id in getattr(dep, field):
+            where = f"world.deployment.{field}.{node_id}"
+            _require_node(nodes, node_id, where)
+            node = nodes[node_id]
+            if node.kind not in ("border_checkpoint", "internal_checkpoint", "green_crossing"):
+                raise ValueError(f"{where}: node {node_id!r} is a {node.kind}, not a post (border_checkpoint, "
+                                 f"internal_checkpoint or green_crossing)")
+            if not node.active and node_id not in switched_on:
+                raise ValueError(f"{where}: post {node_id!r} is not in service (switch it on with its policy first)")
 
 
 def known_agencies(p: Params) -> set[str]:
