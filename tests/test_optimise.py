@@ -207,7 +207,7 @@ def test_a_missing_or_broken_file_exits_2(tmp_path, capsys):
 
 def test_quick_command_line_writes_the_report_with_a_group_lever(tmp_path):
     data = one_block_problem(decision={"officers": {"posts": [QUIET, BUSY], "block": 100, "max_blocks": 1},
-                                       "groups": {"regime": ["two_sided", "customs_union"]}},
+                                       "groups": {"adaptation": ["none", "recent_seizures"]}},
                              baselines=["uniform", "static"], objectives=["kept_from_russia", "cost"])
     path = write(tmp_path, data)
     out = tmp_path / "report"
@@ -218,7 +218,7 @@ def test_quick_command_line_writes_the_report_with_a_group_lever(tmp_path):
     for heading in ("## Pareto front", "## Baselines", "## The price of adaptation", "## Displacement",
                     "## The chosen allocations on the route map"):
         assert heading in text
-    assert "regime=" in text                                   # the group lever is part of every allocation
+    assert "adaptation=" in text                               # the agencies' rule is part of every allocation
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (out / "figures" / "front.png").stat().st_size > 10_000
     assert {p.name for p in (out / "runs").iterdir()} >= {"reference", "baselines"}
