@@ -13,6 +13,7 @@ import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sim.states import EVENT_CODES, Outcome
@@ -67,7 +68,6 @@ class Ledger:
     bribes_count: int = 0
     seizures_count: int = 0
     hop_events: int = 0
-    edge_flow_g: dict[tuple[int, int], int] = field(default_factory=dict)
     officers_caught: int = 0
     supplied_g: int = 0          # heroin the organisations received (their daily supply)
     corruption_cases: dict[str, int] = field(default_factory=lambda: defaultdict(int))   # kind -> detected cases
@@ -86,6 +86,22 @@ class Ledger:
     seizure_officer_days: float = 0.0
     # called before the shipment table is made: the fast engine writes the hops of loads on the road
     before_tables: list = field(default_factory=list)
+    # grams carried over each link (from-node, to-node): an array, so that the fast engine adds
+    # to it in compiled code and the daily flow reporters read it without a loop in Python
+    edge_flow: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.edge_flow = np.zeros((len(self.node_ids), len(self.node_ids)), dtype=np.int64)
+
+    @property
+    def edge_flow_g(self) -> dict[tuple[int, int], int]:
+        """Grams carried over each link that carried any, (from-node, to-node) -> grams."""
+        us, vs = np.nonzero(self.edge_flow)
+        return dict(zip(zip(us.tolist(), vs.tolist()), self.edge_flow[us, vs].tolist()))
+
+    def grams_over(self, links: tuple[np.ndarray, np.ndarray]) -> int:
+        """Grams carried so far over ``links`` (arrays of from-nodes and to-nodes)."""
+        return int(self.edge_flow[links].sum())
 
     @property
     def in_transit_g(self) -> int:
@@ -104,8 +120,7 @@ class Ledger:
         """The load moved over a link: count the flow (for maps and crossing shares)."""
         self.hop_events += 1
         shipment.hops += 1
-        key = (prev_node, node)
-        self.edge_flow_g[key] = self.edge_flow_g.get(key, 0) + shipment.grams
+        self.edge_flow[prev_node, node] += shipment.grams
 
     def record_passage(self, shipment: Shipment, node: int, day: float, outcome: Outcome) -> None:
         """The load went on from a node: unseen, protected, cleared or bribed through."""

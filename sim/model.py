@@ -194,8 +194,7 @@ class NorthernRouteModel(mesa.Model):
 
     def kg_flow(self, series: str) -> float:
         """Kilos carried so far over the links of one of :data:`sim.outcomes.FLOW_SERIES`."""
-        flow = self.ledger.edge_flow_g
-        return sum(flow.get(edge, 0) for edge in self.flow_edges[series]) / 1000.0
+        return self.ledger.grams_over(self.flow_edges[series]) / 1000.0
 
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)

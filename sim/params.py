@@ -476,7 +476,7 @@ class Params(_Strict):
     horizon_days: int = Field(default=365, ge=1, le=36_500)
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
-    transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
+    transit: Literal["fast", "reference"] = "fast"   # the engine that moves couriers (sim.engine)
     _phases: Any = PrivateAttr(default=None)       # the phases validation built (sim.timeline.phases)
 
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numba
@@ -42,6 +42,14 @@ class Route:
     km: float
     cost_per_kg: float
     crossings: str                # the border crossings it uses, e.g. "tj_panji_poyon>kz_korday>kz_uba"
+    # the (node, conveyance) beliefs a delivery teaches, flat (node x n_conveyances + conveyance),
+    # origin excluded (sim.beliefs.LossBeliefs.observe_steps)
+    steps: np.ndarray = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.steps is None:
+            c = CONVEYANCES.index(self.conveyance)
+            object.__setattr__(self, "steps", np.asarray(self.nodes[1:], dtype=np.intp) * len(CONVEYANCES) + c)
 
 
 class RouteMenu:
