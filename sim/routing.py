@@ -170,8 +170,21 @@ def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, 
 _MENU_CACHE: dict = {}
 
 
-def _enumerate_routes(wanted, params: Params, network: RouteNetwork):
-    menus: dict[tuple[str, str, str], list[Route]] = {}
+class RouteOptions(dict):
+    """Candidate routes by (origin, market, conveyance), as :func:`build_route_menus` returns them.
+
+    ``menus`` keeps the route menus built from these options (organisation type, markets,
+    origins, conveyances, countries avoided, prices -> {market: RouteMenu}), so that the
+    runs of a sweep in one process build each menu once (``NorthernRouteModel._menus_for``).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.menus: dict = {}
+
+
+def _enumerate_routes(wanted, params: Params, network: RouteNetwork) -> RouteOptions:
+    menus = RouteOptions()
     by_conveyance: dict[str, list[tuple[str, str]]] = {}
     for origin, market, conv in wanted:
         by_conveyance.setdefault(conv, []).append((origin, market))
