@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ SHIPMENT_COLUMNS = (
 )
 _SHIPMENT_ROW = operator.attrgetter(*SHIPMENT_COLUMNS)   # one shipment's row, in C (sweeps make a table per run)
 EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
+EVENT_BATCH_ROWS = 100_000   # rows of the event log handed to its sink at a time (about 10 MB in memory)
 
 
 @dataclass(slots=True)
@@ -86,6 +88,8 @@ class Ledger:
     seizure_officer_days: float = 0.0
     # called before the shipment table is made: the fast engine writes the hops of loads on the road
     before_tables: list = field(default_factory=list)
+    # where full batches of the event log go instead of memory (sim.outputs.EventLogWriter); None: kept
+    event_sink: Callable[[list[tuple]], None] | None = None
     # grams carried over each link (from-node, to-node): an array, so that the fast engine adds
     # to it in compiled code and the daily flow reporters read it without a loop in Python
     edge_flow: np.ndarray = field(init=False, repr=False)
@@ -127,7 +131,7 @@ class Ledger:
         if outcome is Outcome.PROTECTED:
             self.protected_passages += 1
         if self.keep_events and outcome is not Outcome.BRIBED:   # a bribe is logged when paid
-            self.events.append((shipment.shipment_id, day, node, outcome.value, None, 0.0))
+            self._log((shipment.shipment_id, day, node, outcome.value, None, 0.0))
 
     def record_protection_paid(self, usd: float) -> None:
         self.protection_usd += usd
@@ -147,7 +151,7 @@ class Ledger:
         self.bribes_count += 1
         shipment.bribes_usd += usd
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, Outcome.BRIBED.value, agency, usd))
+            self._log((shipment.shipment_id, day, node, Outcome.BRIBED.value, agency, usd))
 
     def record_seizure(self, shipment: Shipment, node: int, day: float, agency: str) -> None:
         self.seized_g += shipment.grams
@@ -162,11 +166,23 @@ class Ledger:
         shipment.outcome, shipment.outcome_node = outcome.value, self.node_ids[node]
         shipment.outcome_day, shipment.agency = day, agency
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, outcome.value, agency, 0.0))
+            self._log((shipment.shipment_id, day, node, outcome.value, agency, 0.0))
 
     def _event(self, shipment: Shipment, node: int, code: str) -> None:
         if self.keep_events:
-            self.events.append((shipment.shipment_id, shipment.day_dispatched, node, code, None, 0.0))
+            self._log((shipment.shipment_id, shipment.day_dispatched, node, code, None, 0.0))
+
+    def _log(self, row: tuple) -> None:
+        """One row of the event log; with an ``event_sink``, full batches go to it (a Parquet file)."""
+        self.events.append(row)
+        if self.event_sink is not None and len(self.events) >= EVENT_BATCH_ROWS:
+            self.flush_events()
+
+    def flush_events(self) -> None:
+        """Hand the rows logged so far to the ``event_sink`` (they leave memory)."""
+        if self.event_sink is not None and self.events:
+            self.event_sink(self.events)
+            self.events = []
 
     # --- tables --------------------------------------------------------------------
 
@@ -180,12 +196,17 @@ class Ledger:
         return frame
 
     def events_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
-        frame["node"] = pd.Categorical.from_codes(frame["node"].to_numpy(), categories=list(self.node_ids))
-        frame["event"] = pd.Categorical(frame["event"], categories=list(EVENT_CODES))
-        frame["agency"] = frame["agency"].astype("category")
-        return frame
+        return events_table(self.events, self.node_ids)
 
     def edge_flows_kg(self) -> dict[tuple[str, str], float]:
         ids = self.node_ids
         return {(ids[u], ids[v]): g / 1000.0 for (u, v), g in self.edge_flow_g.items()}
+
+
+def events_table(rows: list[tuple], node_ids: tuple[str, ...]) -> pd.DataFrame:
+    """The event log (rows of :data:`EVENT_COLUMNS`) as a table: nodes and events as categories."""
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["node"] = pd.Categorical.from_codes(frame["node"].to_numpy(dtype=int), categories=list(node_ids))
+    frame["event"] = pd.Categorical(frame["event"], categories=list(EVENT_CODES))
+    frame["agency"] = frame["agency"].astype("category")
+    return frame
