@@ -42,7 +42,7 @@ def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "f
     from sim.run import simulate
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    params = with_updates(load_params(), {"world.flow.supply_multiplier": multiplier, "transit": engine})
+    params = with_updates(load_params(), {**flow_updates(load_params(), multiplier), "transit": engine})
     simulate(with_updates(params, {"horizon_days": 5}), keep_events=False)   # warm caches (route menus)
     times = []
     for r in range(repeats):
@@ -61,6 +61,13 @@ def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "f
         "hop_events_per_s": result.summary["hop_events"] / best,
         "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def flow_updates(params, multiplier: float) -> dict:
+    """``multiplier`` x the baseline flow: the supply multiplier up to its bound (10), the yearly heroin beyond."""
+    supply = min(multiplier, 10.0)
+    return {"world.flow.supply_multiplier": supply,
+            "world.flow.heroin_kg_per_year": params.world.flow.heroin_kg_per_year * multiplier / supply}
 
 
 TIMELINE_PRESET = "timeline_2008_2011"
