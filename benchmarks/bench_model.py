@@ -6,7 +6,8 @@ measured in a fresh process so that peak memory belongs to that run). The last l
 one JSON object (keys: baseline_year_s, shipments, hop_events, hop_events_per_s,
 peak_mem_mb, year_10k_shipments_s, scaling, and since issue 13: transit,
 baseline_year_no_log_s, reference_year_no_log_s, speedup_vs_reference, anchors,
-year_vs_anchors, and since issue 10: timeline_*) for other tools. Because the calibrated
+year_vs_anchors, and since issue 10: timeline_*; since issue 13's second session: targets, each
+target with its measured value and whether it is met) for other tools. Because the calibrated
 baseline may send fewer than 10,000 loads a year, a year scaled to at least 10,000
 shipments is timed too (issue 2). The four-year timeline preset ``timeline_2008_2011``
 (events on their dates, issue 10) is timed too: its cost per simulated year (and per 1,000
@@ -41,7 +42,7 @@ def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "f
     from sim.run import simulate
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    params = with_updates(load_params(), {"world.flow.supply_multiplier": multiplier, "transit": engine})
+    params = with_updates(load_params(), {**flow_updates(load_params(), multiplier), "transit": engine})
     simulate(with_updates(params, {"horizon_days": 5}), keep_events=False)   # warm caches (route menus)
     times = []
     for r in range(repeats):
@@ -60,6 +61,13 @@ def measure(multiplier: float, keep_events: bool, repeats: int, engine: str = "f
         "hop_events_per_s": result.summary["hop_events"] / best,
         "peak_mem_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def flow_updates(params, multiplier: float) -> dict:
+    """``multiplier`` x the baseline flow: the supply multiplier up to its bound (10), the yearly heroin beyond."""
+    supply = min(multiplier, 10.0)
+    return {"world.flow.supply_multiplier": supply,
+            "world.flow.heroin_kg_per_year": params.world.flow.heroin_kg_per_year * multiplier / supply}
 
 
 TIMELINE_PRESET = "timeline_2008_2011"
@@ -215,7 +223,21 @@ def main() -> None:
         "timeline_s_per_1000_shipments": round(timeline["s_per_1000_shipments"], 4),
         "timeline_per_1000_shipments_ratio": round(shipment_ratio, 3),
         "timeline_peak_mem_mb": round(timeline["peak_mem_mb"], 1),
+        "targets": targets(year["wall_s"], anchor["heap_loop_s"], scaling),
     }))
+
+
+def targets(year_s: float, heap_loop_s: float, scaling: list[dict]) -> dict:
+    """Issue 13's targets for one model run, each as measured and met (or not)."""
+    per_k = [r["s_per_1000_shipments"] for r in scaling]
+    top = scaling[-1]
+    return {
+        "year_s": {"target": 0.05, "measured": round(year_s, 4), "met": year_s <= 0.05 and year_s < heap_loop_s},
+        f"per_shipment_x{int(top['multiplier'])}_vs_x1": {"target": 1.3, "measured": round(per_k[-1] / per_k[0], 3),
+                                                          "met": per_k[-1] / per_k[0] <= 1.3},
+        f"peak_mem_mb_x{int(top['multiplier'])}": {"target": 300, "measured": round(top["peak_mem_mb"], 1),
+                                                   "met": top["peak_mem_mb"] <= 300},
+    }
 
 
 if __name__ == "__main__":

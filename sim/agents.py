@@ -186,7 +186,7 @@ class TraffickingOrganisation(mesa.Agent):
 
     def learn_from_delivery(self, route: Route) -> None:
         """A load arrived: one more safe passage at every node it passed."""
-        self.beliefs.observe_passages(list(route.nodes[1:]), CONVEYANCE_INDEX[route.conveyance])
+        self.beliefs.observe_steps(route.steps)
 
     # --- what the police do to it ---------------------------------------------------
 

@@ -18,13 +18,23 @@ import numpy as np
 
 
 class LossBeliefs:
-    """Beta posteriors of the chance of loss, one per (node, conveyance)."""
+    """Beta posteriors of the chance of loss, one per (node, conveyance).
+
+    Forgetting is lazy: the evidence is stored divided by the running discount
+    ``scale`` (the product of a day's keep over the days elapsed), so a day's forgetting
+    is one multiplication, not two array operations per organisation and day, and the
+    true evidence (``stored x scale``) is computed only when a belief is read.
+    """
+
+    #: below this discount the stored evidence is rescaled (kept far from underflow)
+    RESCALE_BELOW = 1e-100
 
     def __init__(self, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float):
         self.prior_losses = prior_mean * prior_strength
         self.prior_passages = (1.0 - prior_mean) * prior_strength
-        self.losses = np.zeros_like(prior_mean, dtype=float)     # discounted evidence
-        self.passages = np.zeros_like(prior_mean, dtype=float)
+        self._losses = np.zeros_like(prior_mean, dtype=float)     # discounted evidence / scale
+        self._passages = np.zeros_like(prior_mean, dtype=float)
+        self.scale = 1.0
         self.keep_per_day = 1.0 - forgetting_per_day
         self._log_safe: np.ndarray | None = None
 
@@ -38,18 +48,36 @@ class LossBeliefs:
     def forget(self, days: float = 1.0) -> None:
         """Discount all evidence by the days elapsed (the prior is never forgotten)."""
         if self.keep_per_day < 1.0:
-            keep = self.keep_per_day ** days
-            self.losses *= keep
-            self.passages *= keep
+            self.scale *= self.keep_per_day ** days
             self._log_safe = None
+            if self.scale < self.RESCALE_BELOW:
+                self._losses *= self.scale
+                self._passages *= self.scale
+                self.scale = 1.0
 
     def observe_loss(self, node: int, conveyance: int, weight: float = 1.0) -> None:
-        self.losses[node, conveyance] += weight
+        self._losses[node, conveyance] += weight / self.scale
         self._log_safe = None
 
     def observe_passages(self, nodes, conveyance: int, weight: float = 1.0) -> None:
-        self.passages[nodes, conveyance] += weight
+        self._passages[nodes, conveyance] += weight / self.scale
         self._log_safe = None
+
+    def observe_steps(self, flat_steps: np.ndarray, weight: float = 1.0) -> None:
+        """Passages at ``flat_steps`` (node x n_conveyances + conveyance, as route menus index
+        beliefs; each at most once: a route never revisits a node): one array operation."""
+        self._passages.reshape(-1)[flat_steps] += weight / self.scale
+        self._log_safe = None
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Discounted losses seen at each (node, conveyance) (own losses, and news weighted)."""
+        return self._losses * self.scale
+
+    @property
+    def passages(self) -> np.ndarray:
+        """Discounted safe passages seen at each (node, conveyance)."""
+        return self._passages * self.scale
 
     @property
     def risk(self) -> np.ndarray:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from sim.states import EVENT_CODES, Outcome
@@ -23,7 +25,10 @@ SHIPMENT_COLUMNS = (
     "agency", "bribes_usd", "hops",
 )
 _SHIPMENT_ROW = operator.attrgetter(*SHIPMENT_COLUMNS)   # one shipment's row, in C (sweeps make a table per run)
+_CATEGORY_COLUMNS = ("organisation", "org_type", "conveyance", "origin", "market", "nationality", "outcome",
+                     "outcome_node", "agency")
 EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
+EVENT_BATCH_ROWS = 100_000   # rows of the event log handed to its sink at a time (about 10 MB in memory)
 
 
 @dataclass(slots=True)
@@ -67,7 +72,6 @@ class Ledger:
     bribes_count: int = 0
     seizures_count: int = 0
     hop_events: int = 0
-    edge_flow_g: dict[tuple[int, int], int] = field(default_factory=dict)
     officers_caught: int = 0
     supplied_g: int = 0          # heroin the organisations received (their daily supply)
     corruption_cases: dict[str, int] = field(default_factory=lambda: defaultdict(int))   # kind -> detected cases
@@ -87,6 +91,24 @@ class Ledger:
     seized_g_at: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (node, agency) -> grams
     # called before the shipment table is made: the fast engine writes the hops of loads on the road
     before_tables: list = field(default_factory=list)
+    # where full batches of the event log go instead of memory (sim.outputs.EventLogWriter); None: kept
+    event_sink: Callable[[list[tuple]], None] | None = None
+    # grams carried over each link (from-node, to-node): an array, so that the fast engine adds
+    # to it in compiled code and the daily flow reporters read it without a loop in Python
+    edge_flow: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.edge_flow = np.zeros((len(self.node_ids), len(self.node_ids)), dtype=np.int64)
+
+    @property
+    def edge_flow_g(self) -> dict[tuple[int, int], int]:
+        """Grams carried over each link that carried any, (from-node, to-node) -> grams."""
+        us, vs = np.nonzero(self.edge_flow)
+        return dict(zip(zip(us.tolist(), vs.tolist()), self.edge_flow[us, vs].tolist()))
+
+    def grams_over(self, links: tuple[np.ndarray, np.ndarray]) -> int:
+        """Grams carried so far over ``links`` (arrays of from-nodes and to-nodes)."""
+        return int(self.edge_flow[links].sum())
 
     @property
     def in_transit_g(self) -> int:
@@ -105,15 +127,14 @@ class Ledger:
         """The load moved over a link: count the flow (for maps and crossing shares)."""
         self.hop_events += 1
         shipment.hops += 1
-        key = (prev_node, node)
-        self.edge_flow_g[key] = self.edge_flow_g.get(key, 0) + shipment.grams
+        self.edge_flow[prev_node, node] += shipment.grams
 
     def record_passage(self, shipment: Shipment, node: int, day: float, outcome: Outcome) -> None:
         """The load went on from a node: unseen, protected, cleared or bribed through."""
         if outcome is Outcome.PROTECTED:
             self.protected_passages += 1
         if self.keep_events and outcome is not Outcome.BRIBED:   # a bribe is logged when paid
-            self.events.append((shipment.shipment_id, day, node, outcome.value, None, 0.0))
+            self._log((shipment.shipment_id, day, node, outcome.value, None, 0.0))
 
     def record_protection_paid(self, usd: float) -> None:
         self.protection_usd += usd
@@ -133,7 +154,7 @@ class Ledger:
         self.bribes_count += 1
         shipment.bribes_usd += usd
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, Outcome.BRIBED.value, agency, usd))
+            self._log((shipment.shipment_id, day, node, Outcome.BRIBED.value, agency, usd))
 
     def record_seizure(self, shipment: Shipment, node: int, day: float, agency: str) -> None:
         self.seized_g += shipment.grams
@@ -149,30 +170,51 @@ class Ledger:
         shipment.outcome, shipment.outcome_node = outcome.value, self.node_ids[node]
         shipment.outcome_day, shipment.agency = day, agency
         if self.keep_events:
-            self.events.append((shipment.shipment_id, day, node, outcome.value, agency, 0.0))
+            self._log((shipment.shipment_id, day, node, outcome.value, agency, 0.0))
 
     def _event(self, shipment: Shipment, node: int, code: str) -> None:
         if self.keep_events:
-            self.events.append((shipment.shipment_id, shipment.day_dispatched, node, code, None, 0.0))
+            self._log((shipment.shipment_id, shipment.day_dispatched, node, code, None, 0.0))
+
+    def _log(self, row: tuple) -> None:
+        """One row of the event log; with an ``event_sink``, full batches go to it (a Parquet file)."""
+        self.events.append(row)
+        if self.event_sink is not None and len(self.events) >= EVENT_BATCH_ROWS:
+            self.flush_events()
+
+    def flush_events(self) -> None:
+        """Hand the rows logged so far to the ``event_sink`` (they leave memory)."""
+        if self.event_sink is not None and self.events:
+            self.event_sink(self.events)
+            self.events = []
 
     # --- tables --------------------------------------------------------------------
 
     def shipments_frame(self) -> pd.DataFrame:
         for update in self.before_tables:
             update()
-        frame = pd.DataFrame(list(map(_SHIPMENT_ROW, self.shipments)), columns=list(SHIPMENT_COLUMNS))
+        frame = pd.DataFrame({col: self._shipment_column(col) for col in SHIPMENT_COLUMNS}, columns=list(SHIPMENT_COLUMNS))
         frame["kg"] = frame["grams"] / 1000.0
-        for col in ("organisation", "org_type", "conveyance", "origin", "market", "nationality", "outcome", "outcome_node", "agency"):
-            frame[col] = frame[col].astype("category")
         return frame
 
+    def _shipment_column(self, col: str) -> pd.Series | pd.Categorical:
+        """One column of the shipment table, made column by column: a year at 100x the flow
+        never holds a row tuple per shipment (half a million of them) beside its records."""
+        values = pd.Series(list(map(operator.attrgetter(col), self.shipments)), dtype=None if self.shipments else object)
+        return values.astype("category") if col in _CATEGORY_COLUMNS else values
+
     def events_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
-        frame["node"] = pd.Categorical.from_codes(frame["node"].to_numpy(), categories=list(self.node_ids))
-        frame["event"] = pd.Categorical(frame["event"], categories=list(EVENT_CODES))
-        frame["agency"] = frame["agency"].astype("category")
-        return frame
+        return events_table(self.events, self.node_ids)
 
     def edge_flows_kg(self) -> dict[tuple[str, str], float]:
         ids = self.node_ids
         return {(ids[u], ids[v]): g / 1000.0 for (u, v), g in self.edge_flow_g.items()}
+
+
+def events_table(rows: list[tuple], node_ids: tuple[str, ...]) -> pd.DataFrame:
+    """The event log (rows of :data:`EVENT_COLUMNS`) as a table: nodes and events as categories."""
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["node"] = pd.Categorical.from_codes(frame["node"].to_numpy(dtype=int), categories=list(node_ids))
+    frame["event"] = pd.Categorical(frame["event"], categories=list(EVENT_CODES))
+    frame["agency"] = frame["agency"].astype("category")
+    return frame

@@ -208,8 +208,7 @@ class NorthernRouteModel(mesa.Model):
 
     def kg_flow(self, series: str) -> float:
         """Kilos carried so far over the links of one of :data:`sim.outcomes.FLOW_SERIES`."""
-        flow = self.ledger.edge_flow_g
-        return sum(flow.get(edge, 0) for edge in self.flow_edges[series]) / 1000.0
+        return self.ledger.grams_over(self.flow_edges[series]) / 1000.0
 
     def trip_cost_usd(self, route) -> float:
         return trip_cost_usd(self.world.conveyances[route.conveyance], route.km)
@@ -428,7 +427,16 @@ class NorthernRouteModel(mesa.Model):
                              menus[org.org_type] if menus is not None else None, prior, world.learning)
 
     def _menus_for(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
-        """The routes an organisation considers: its origins, conveyances, and countries it works in."""
+        """The routes an organisation considers: its origins, conveyances, and countries it works in
+        (built once per process for the same options and prices: ``routes.menus``)."""
+        prices = tuple(price_at(self.network.node(m), self.world) for m in spec.markets)
+        key = (org_type, tuple(spec.markets), spec.origins, spec.conveyances, spec.avoids_countries, prices)
+        menus = routes.menus.get(key)
+        if menus is None:
+            menus = routes.menus[key] = self._build_menus(org_type, spec, routes)
+        return menus
+
+    def _build_menus(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
         nodes = self.network.nodes
         avoided = set(spec.avoids_countries)
         menus = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from sim.network import CROSSING_KINDS
@@ -195,8 +196,9 @@ PERIOD_OUTCOMES = ("kg_entered", "kg_entering_kz", "kg_seized", "kg_reaching_rus
                    *(f"share_entry_{b}" for b in SOUTHERN_BORDERS))
 
 
-def flow_edges(network) -> dict[str, list[tuple[int, int]]]:
-    """The links (node indices, both directions) behind each of :data:`FLOW_SERIES`."""
+def flow_edges(network) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The links (node indices, both directions) behind each of :data:`FLOW_SERIES`, as
+    arrays of from-nodes and to-nodes (:meth:`sim.ledger.Ledger.grams_over` reads them daily)."""
     edges: dict[str, list[tuple[int, int]]] = {name: [] for name in FLOW_SERIES}
     nodes, index = network.nodes, network.index
     for a, b in network.graph.edges:
@@ -206,7 +208,7 @@ def flow_edges(network) -> dict[str, list[tuple[int, int]]]:
                 edges[f"kg_entering_{border}"].append((u, v))
             if exits_to_russia(nodes[u], nodes[v]):
                 edges["kg_reaching_russia"].append((u, v))
-    return edges
+    return {name: tuple(np.asarray(links, dtype=np.intp).reshape(-1, 2).T) for name, links in edges.items()}
 
 
 def period_outcomes(daily: pd.DataFrame, periods: list[tuple[int, int]]) -> pd.DataFrame:

@@ -29,22 +29,28 @@ import json
 import os
 import platform
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
+from sim.ledger import events_table
 from sim.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
 from sim.run import RunResult
-from sim.timeline import event_marks
+from sim.timeline import add_dates, event_marks
 
 #: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
              "monthly.csv", "phases.csv", "allocation.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
+EVENTS_FILE = "events.parquet"
 PHASE_MAPS = "route_map_phase*.png"   # one map per phase of a timeline (with the event log)
 
 HEADLINE = (
@@ -70,7 +76,8 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     """Write everything a run produced into ``out_dir``; ``summary.json`` last."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clear_run_files(out)
+    streamed = result.events_file is not None and Path(result.events_file).resolve() == (out / EVENTS_FILE).resolve()
+    clear_run_files(out, keep=(EVENTS_FILE,) if streamed else ())   # the event log streamed here during the run
     result.shipments.to_parquet(out / "shipments.parquet", index=False)
     if events and result.events is not None:
         result.events.to_parquet(out / "events.parquet", index=False)
@@ -89,10 +96,63 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     return out
 
 
-def clear_run_files(out: Path) -> None:
-    """Delete what an earlier run wrote into ``out`` (``summary.json`` first)."""
+class EventLogWriter:
+    """Streams a run's event log to a Parquet file in batches, instead of keeping it in memory.
+
+    The ledger hands it full batches of rows (:meth:`sim.ledger.Ledger.flush_events`); each
+    becomes a row group of the file, with the columns of ``RunResult.events`` (and of an
+    ``events.parquet`` written from it): shipment_id, day, date, node, event, agency,
+    bribe_usd, the categories as Parquet dictionaries. ``simulate(..., events_to=path)``
+    uses it; the CLI streams to the run directory's ``events.parquet``.
+    """
+
+    def __init__(self, path: str | Path, node_ids: tuple[str, ...], start_date) -> None:
+        self.path = Path(path)
+        self.node_ids = node_ids
+        self.start_date = start_date
+        self.rows = 0
+        self._nodes = pa.array(list(node_ids), pa.string())
+        self._writer: pq.ParquetWriter | None = None
+
+    def __call__(self, rows: list[tuple]) -> None:
+        table = self._table(rows)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        self._writer.write_table(table)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        """Finish the file (an empty table with the columns when nothing was logged)."""
+        if self._writer is None:
+            self([])
+        self._writer.close()
+
+    def _table(self, rows: list[tuple]) -> pa.Table:
+        frame = add_dates(events_table(rows, self.node_ids), self.start_date, {"day": "date"})
+        return pa.table({
+            "shipment_id": pa.array(frame["shipment_id"].to_numpy(dtype=np.int64)),
+            "day": pa.array(frame["day"].to_numpy(dtype=float)),
+            "date": pa.array(frame["date"].to_numpy(dtype="datetime64[ns]")),
+            "node": _dictionary(frame["node"], self._nodes),
+            "event": _dictionary(frame["event"]),
+            "agency": _dictionary(frame["agency"]),
+            "bribe_usd": pa.array(frame["bribe_usd"].to_numpy(dtype=float)),
+        })
+
+
+def _dictionary(column: pd.Series, values: pa.Array | None = None) -> pa.DictionaryArray:
+    """A categorical column as an Arrow dictionary of strings (missing values null)."""
+    codes = column.cat.codes.to_numpy(dtype=np.int32)
+    if values is None:
+        values = pa.array([str(c) for c in column.cat.categories], pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
+
+
+def clear_run_files(out: Path, keep: tuple[str, ...] = ()) -> None:
+    """Delete what an earlier run wrote into ``out`` (``summary.json`` first), except ``keep``."""
     for name in RUN_FILES:
-        (out / name).unlink(missing_ok=True)
+        if name not in keep:
+            (out / name).unlink(missing_ok=True)
     for path in out.glob(PHASE_MAPS):
         path.unlink(missing_ok=True)
 
@@ -167,7 +227,8 @@ def _write_plots(result: RunResult, out: Path) -> None:
     nodes, edges = result.network.frames()
     title = f"Simulated heroin flows and seizures, {result.params.horizon_days} days (seed {result.seed})"
     draw_route_map(nodes, edges, result.edge_flows_kg, result.seized_kg_by_node, out / "route_map.png", title=title)
-    if result.params.timeline and result.events is not None:      # a map per phase: before and after each event
+    if result.params.timeline and (result.events is not None or result.events_file is not None):
+        result = replace(result, events=result.event_log())      # a map per phase: before and after each event
         for k, (first, end, label) in enumerate(phase_bounds(result.params), start=1):
             draw_period_map(result, out / PHASE_MAPS.replace("*", str(k)), first, end, title=f"Phase {k} ({label})")
     draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed, events=event_marks(result.params))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numba
@@ -42,6 +42,14 @@ class Route:
     km: float
     cost_per_kg: float
     crossings: str                # the border crossings it uses, e.g. "tj_panji_poyon>kz_korday>kz_uba"
+    # the (node, conveyance) beliefs a delivery teaches, flat (node x n_conveyances + conveyance),
+    # origin excluded (sim.beliefs.LossBeliefs.observe_steps)
+    steps: np.ndarray = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.steps is None:
+            c = CONVEYANCES.index(self.conveyance)
+            object.__setattr__(self, "steps", np.asarray(self.nodes[1:], dtype=np.intp) * len(CONVEYANCES) + c)
 
 
 class RouteMenu:
@@ -162,8 +170,21 @@ def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, 
 _MENU_CACHE: dict = {}
 
 
-def _enumerate_routes(wanted, params: Params, network: RouteNetwork):
-    menus: dict[tuple[str, str, str], list[Route]] = {}
+class RouteOptions(dict):
+    """Candidate routes by (origin, market, conveyance), as :func:`build_route_menus` returns them.
+
+    ``menus`` keeps the route menus built from these options (organisation type, markets,
+    origins, conveyances, countries avoided, prices -> {market: RouteMenu}), so that the
+    runs of a sweep in one process build each menu once (``NorthernRouteModel._menus_for``).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.menus: dict = {}
+
+
+def _enumerate_routes(wanted, params: Params, network: RouteNetwork) -> RouteOptions:
+    menus = RouteOptions()
     by_conveyance: dict[str, list[tuple[str, str]]] = {}
     for origin, market, conv in wanted:
         by_conveyance.setdefault(conv, []).append((origin, market))

@@ -1,7 +1,11 @@
 """Policies and border regimes, tested by their effect on outcomes (not by their set-up).
 
 Paired runs (common random numbers: the same seeds in both scenarios), fixed seeds, and
-margins well inside what was measured (90-day runs, 4 seeds; see docs/claims.md).
+margins well inside what was measured (90-day runs, 4 seeds; see docs/claims.md). Effects
+measured on a few seizures (a border's seized kilos, disruption days) or of a size near the
+claim are tested over a year and 8 seeds, with thresholds that both engines (``transit``
+fast and reference) pass with a margin of about two standard errors of the mean effect
+(measured 2026-11-25 on seeds 0-7, fast / reference: below, beside each claim).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from sim.run import simulate
 
 HORIZON = 90
 SEEDS = range(3)
+YEAR, YEAR_SEEDS = 365, range(8)
 CARGO = {"truck", "truck_tir", "rail"}
 
 
@@ -40,34 +45,54 @@ def _mean(runs, key) -> float:
 PRESET_EFFECTS = [
     ("anti_corruption_unit", "bribes", "down", 0.85),
     ("controlled_deliveries", "controlled_deliveries", "up", 1.5),          # twice the 2009 rate, which the baseline has
-    ("controlled_deliveries", "organisation_days_disrupted", "up", 1.05),
     ("dedicated_checkpoints", "kg_crossing_kz_korday", "down", 0.8),
     ("green_zone_kyrgyz", "kg_via_green_kz_kg_chui", "down", 0.85),
     ("green_zone_kyrgyz", "kg_seized_border_kz_kg", "up", 2.0),
     ("green_zone_uzbek", "kg_via_green_kz_uz_steppe", "down", 0.95),
-    ("green_zone_uzbek", "kg_seized_border_kz_uz", "up", 1.5),
     ("package_integrity", "bribes", "down", 0.85),
     ("package_knb_southern_border", "kg_seized_border_kz_kg", "up", 2.0),
     ("regime_customs_union", "inspections_border_kz_ru", "down", 0.5),
     ("regime_single_inspection", "inspections_border_kz_ru", "down", 0.85),
-    ("reinforce_uzbek_border", "kg_seized_border_kz_uz", "up", 2.0),
     ("supply_shock_2016", "kg_entered", "up", 1.3),
     ("supply_surge_2021", "kg_entered", "up", 1.4),
-    ("uav_surveillance", "kg_via_green_kz_ru_urals", "down", 0.95),      # three more bases than the 2009 three
     ("uav_surveillance", "kg_seized_agency_russian_fsb_border_service", "up", 1.1),
 ]
 
 
-@pytest.mark.parametrize("name, key, direction, factor", PRESET_EFFECTS, ids=lambda v: str(v))
-def test_each_preset_moves_the_outcome_its_briefing_names(baseline_runs, name, key, direction, factor):
-    runs = _summaries(_preset(name))
-    before, after = _mean(baseline_runs, key), _mean(runs, key)
+# The same over a year and 8 seeds: ratio of means measured fast / reference in a comment.
+YEAR_EFFECTS = [
+    ("controlled_deliveries", "organisation_days_disrupted", "up", 1.05),   # 1.17 / 1.15
+    ("green_zone_uzbek", "kg_seized_border_kz_uz", "up", 1.2),              # 1.48 / 1.72
+    ("reinforce_uzbek_border", "kg_seized_border_kz_uz", "up", 1.8),        # 2.44 / 3.02
+    ("uav_surveillance", "kg_via_green_kz_ru_urals", "down", 0.98),         # 0.92 / 0.91: three more bases than 2009's
+]
+
+
+@pytest.fixture(scope="module")
+def baseline_year_runs():
+    return _summaries(_preset("baseline_2009", YEAR), YEAR_SEEDS)
+
+
+def _assert_moves(before: float, after: float, direction: str, factor: float | None) -> None:
     if factor is None:
         assert before == 0 and after > 0
     elif direction == "up":
         assert after > factor * before, (before, after)
     else:
         assert after < factor * before, (before, after)
+
+
+@pytest.mark.parametrize("name, key, direction, factor", PRESET_EFFECTS, ids=lambda v: str(v))
+def test_each_preset_moves_the_outcome_its_briefing_names(baseline_runs, name, key, direction, factor):
+    runs = _summaries(_preset(name))
+    _assert_moves(_mean(baseline_runs, key), _mean(runs, key), direction, factor)
+
+
+@pytest.mark.parametrize("name, key, direction, factor", YEAR_EFFECTS, ids=lambda v: str(v))
+def test_each_preset_moves_the_outcome_its_briefing_names_over_a_year(baseline_year_runs, name, key, direction,
+                                                                      factor):
+    runs = _summaries(_preset(name, YEAR), YEAR_SEEDS)
+    _assert_moves(_mean(baseline_year_runs, key), _mean(runs, key), direction, factor)
 
 
 def test_restored_budgets_mean_more_inspections_at_kazakh_borders(baseline_runs):
@@ -87,16 +112,18 @@ def test_us_assistance_fy08_is_the_baseline_exactly():
 
 def test_more_us_assistance_funds_more_inspection():
     """Budgets scale the posts' capacity (004): twenty times FY2008's assistance, whose
-    share of capacity is 5%, nearly doubles it, and the posts inspect more.
+    share of capacity is 5%, nearly doubles it, and the posts inspect more (over a year and
+    8 seeds, 1.31x with the fast engine, 1.33x with the reference; per seed 1.25x-1.39x).
 
     (The FY05-FY07 presets differ from FY08 by a few percent: too little to test on a
     handful of runs; docs/policies.md says to compare their intervals.)
     """
     fy08 = load_params(["preset=us_assistance_fy08"])
-    rich = with_updates(fy08, {"horizon_days": HORIZON, "world.policies.budget.us_assistance_usd":
+    rich = with_updates(fy08, {"horizon_days": YEAR, "world.policies.budget.us_assistance_usd":
                                20 * fy08.world.policies.budget.us_assistance_reference_usd})
     inspections = lambda runs: sum(_mean(runs, k) for k in runs[0] if k.startswith("inspections_border_"))  # noqa: E731
-    assert inspections(_summaries(rich)) > 1.3 * inspections(_summaries(_preset("us_assistance_fy08")))
+    assert inspections(_summaries(rich, YEAR_SEEDS)) > \
+        1.2 * inspections(_summaries(_preset("us_assistance_fy08", YEAR), YEAR_SEEDS))
 
 
 def test_surge_with_package_delivers_less_than_the_surge_alone():

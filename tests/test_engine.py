@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -60,7 +61,7 @@ def test_node_streams_are_uniform_and_depend_on_seed_node_and_counter():
 
 # --- the model it runs ----------------------------------------------------------------
 
-def test_fast_engine_is_the_default_queue_only_when_asked(short_params, fast_params):
+def test_the_transit_key_chooses_the_engine(short_params, fast_params):
     assert isinstance(NorthernRouteModel(fast_params, rng=1).arrivals, FastArrivals)
     assert not isinstance(NorthernRouteModel(with_updates(short_params, {"transit": "reference"}), rng=1).arrivals,
                           FastArrivals)
@@ -155,3 +156,26 @@ def test_an_unknown_engine_is_one_line_naming_the_key():
     with pytest.raises(ConfigError, match="transit") as err:
         load_params(["transit=slow"])
     assert "\n" not in str(err.value)
+
+
+# --- the event log streamed to Parquet -----------------------------------------------------
+
+def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(short_params, tmp_path, monkeypatch):
+    """``simulate(events_to=...)`` writes the same rows and columns as the log kept in memory,
+    a batch at a time (here batches of 2,000 rows: several row groups), and keeps none of it."""
+    import pyarrow.parquet as pq
+
+    import sim.ledger
+
+    monkeypatch.setattr(sim.ledger, "EVENT_BATCH_ROWS", 2000)
+    kept = simulate(short_params, seed=4)
+    streamed = simulate(short_params, seed=4, events_to=tmp_path / "events.parquet")
+    assert streamed.events is None and streamed.summary == kept.summary
+    assert pq.ParquetFile(tmp_path / "events.parquet").num_row_groups >= len(kept.events) // 2000
+    kept.events.to_parquet(tmp_path / "kept.parquet", index=False)
+    written, expected = streamed.event_log(), pd.read_parquet(tmp_path / "kept.parquet")
+    assert list(written.columns) == list(expected.columns) and len(written) == len(expected) > 2000
+    for column in expected.columns:
+        assert written[column].dtype.kind == expected[column].dtype.kind, column
+        assert written[column].astype(object).isna().equals(expected[column].astype(object).isna()), column
+        assert (written[column].astype(str) == expected[column].astype(str)).all(), column

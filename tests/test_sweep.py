@@ -284,3 +284,20 @@ def test_a_config_edited_between_two_sweeps_is_composed_again(tmp_path, monkeypa
     world.write_text(text)
     after = run_experiments(exps, engine="serial", horizon_days=10, progress=False)
     assert after.loc[0, "kg_entered"] < 0.75 * before.loc[0, "kg_entered"]
+
+
+def test_runs_of_one_design_point_validate_their_updates_once_and_keep_their_own_seed(monkeypatch):
+    """run_params validates a set of updates once per worker; each run still gets exactly
+    the params (seed included) that validating its own updates gives."""
+    from sim.config import load_params, with_updates
+
+    calls = []
+    monkeypatch.setattr(worker, "_RUN_PARAMS", {})
+    monkeypatch.setattr(worker, "with_updates", lambda p, u: calls.append(u) or with_updates(p, u))
+    updates = {"world.flow.supply_multiplier": 1.3}
+    params = [worker.run_params(Experiment(f"p/{s}", (), updates, seed=s), horizon_days=30) for s in (5, 6, 7)]
+    assert len(calls) == 1
+    for seed, p in zip((5, 6, 7), params):
+        assert p == with_updates(load_params(), {**updates, "seed": seed, "horizon_days": 30})
+    worker.run_params(Experiment("q/5", (), {"world.flow.supply_multiplier": 1.4}, seed=5), horizon_days=30)
+    assert len(calls) == 2

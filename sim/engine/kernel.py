@@ -141,10 +141,10 @@ def advance(until, seed, keep_passes,
             n_patrols_at, patrols_at, patrol_stop, patrol_detect,
             has_post, n_watch, watch_p,
             n_sides, both_sides, cap, staff, licit, target, p_fixed, busy, n_busy, protected,
-            edge_day, buf_slot, buf_node, buf_day, buf_kind, engaged):
+            edge_flow, buf_slot, buf_node, buf_day, buf_kind, engaged):
     """Run the queue up to ``until`` or to the first hop where an encounter fires.
 
-    Quiet hops are booked here (hop count, the day's flow over each link, the post's
+    Quiet hops are booked here (hop count, the flow over each link, the post's
     loads of the day) and, when ``keep_passes``, buffered for the event log; a quiet
     arrival at the market is buffered for the rules (``Courier.reach_market``). Returns
     DONE, ENGAGED (``engaged`` = slot, node, day, first encounter, side on duty) or
@@ -161,7 +161,7 @@ def advance(until, seed, keep_passes,
         node = route_nodes[first_step + leg]
         counters[C_HOPS] += 1
         slot_hops[slot] += 1
-        edge_day[route_nodes[first_step + leg - 1], node] += slot_grams[slot]
+        edge_flow[route_nodes[first_step + leg - 1], node] += slot_grams[slot]
 
         n = 0
         for k in range(n_patrols_at[node]):

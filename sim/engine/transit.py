@@ -98,7 +98,7 @@ class FastArrivals:
                 self.has_post, self.n_watch, self.watch_p,
                 self.n_sides, self.both_sides, self.cap, self.staff, self.licit, self.target, self.p_fixed,
                 self.busy, self.n_busy, self.protected,
-                self.edge_day, self.buf_slot, self.buf_node, self.buf_day, self.buf_kind, self.engaged)
+                self.model.ledger.edge_flow, self.buf_slot, self.buf_node, self.buf_day, self.buf_kind, self.engaged)
             self._flush_quiet()
             if code == ENGAGED:
                 self._engage()
@@ -119,7 +119,6 @@ class FastArrivals:
             self.draw_count = np.zeros(n, dtype=np.int64)
             self.loads_today = np.zeros(n, dtype=np.int64)
             self.loads_day = np.full(n, -1, dtype=np.int64)
-            self.edge_day = np.zeros((n, n), dtype=np.int64)
         self.org_index = {org.unique_id: i for i, org in enumerate(model.organisations)}
         n_orgs = max(1, len(self.org_index))
         n_watch_max = max([len(p.surveillance) for p in model.posts if p is not None] + [1])
@@ -223,16 +222,10 @@ class FastArrivals:
         self.counters[C_BUFFERED] = 0
 
     def _book_the_day(self) -> None:
-        """The day's hops into the ledger: their count and the flow over each link."""
-        ledger = self.model.ledger
-        ledger.hop_events += int(self.counters[C_HOPS])
+        """The day's hops into the ledger (the kernel adds the flow over each link to
+        ``ledger.edge_flow`` itself)."""
+        self.model.ledger.hop_events += int(self.counters[C_HOPS])
         self.counters[C_HOPS] = 0
-        flows, n = ledger.edge_flow_g, self.n_nodes
-        moved = np.flatnonzero(self.edge_day)
-        for flat, grams in zip(moved.tolist(), self.edge_day.ravel()[moved].tolist()):
-            key = divmod(flat, n)
-            flows[key] = flows.get(key, 0) + grams
-        self.edge_day.ravel()[moved] = 0
 
     def write_hops(self) -> None:
         """The hops of the loads on the road into their shipments (before the ledger makes its table)."""
