@@ -468,3 +468,43 @@ def test_ctrl_c_landing_just_after_a_part_is_renamed_does_not_write_its_runs_aga
     table = run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, batch_size=2)
     assert (table["status"] == "ok").all()
     assert sorted(every_part(out)["run_id"]) == ["r0", "r1", "r2", "r3"]
+
+
+def test_a_run_left_twice_by_an_older_version_is_read_back_once_with_its_details(tmp_path):
+    """Folders written before journal lines named their part can hold a run in two parts."""
+    from sim.sweep import load_details
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(3)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3, details=["daily"]) as store:
+        for batch in ([exps[0], exps[1]], [exps[1], exps[2]]):  # r1 in both parts
+            finished = [_finished_row(e) for e in batch]
+            store.write_part([row for row, _ in finished], {"daily": [frames["daily"] for _, frames in finished]})
+        assert sorted(store.recorded()["run_id"]) == ["r0", "r1", "r2"]
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r1", "r1", "r2"]  # the situation this test is about
+    daily = load_details(out, "daily")
+    assert sorted(daily["run_id"]) == ["r0", "r0", "r1", "r1", "r2", "r2"]
+    assert list(daily["day"]) == [1, 2] * 3
+
+
+def test_the_number_of_a_part_set_aside_is_not_reused_so_a_killed_recovery_keeps_each_run_once(
+        tmp_path, monkeypatch, caplog):
+    import sim.sweep.store as store_module
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3) as store:
+        for exp in exps[:2]:
+            store.write_part([_finished_row(exp)[0]])
+        store.append(_finished_row(exps[2])[0])  # bound for part 3; killed before it was written
+    last = out / "parts" / "part-000002.parquet"
+    last.write_bytes(last.read_bytes()[:100])  # and the last part is damaged
+    _kill_at("part whole, journal not emptied", monkeypatch, store_module)
+    with pytest.raises(_Killed):
+        ResultStore(out, exps, horizon_days=3)  # sets part 2 aside, killed recovering the journal
+    monkeypatch.undo()
+    assert "part-000002.parquet is unreadable" in caplog.text
+    assert sorted(recorded_runs(out)["run_id"]) == ["r0", "r2"]  # r1 runs again
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r2"]
+    assert sorted(p.name for p in (out / "parts").glob("part-*")) == [
+        "part-000001.parquet", "part-000002.parquet.unreadable", "part-000003.parquet"]

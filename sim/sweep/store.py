@@ -318,14 +318,21 @@ class ResultStore:
 
 
 def load_details(results_dir: str | Path, kind: str) -> pd.DataFrame:
-    """One per-run table of a sweep (e.g. ``"daily"``), all runs together, with run_id."""
+    """One per-run table of a sweep (e.g. ``"daily"``), all runs together, with run_id.
+
+    A run is read from one part only, the latest holding it, as :meth:`ResultStore.recorded`
+    does (a folder written before journal lines named their part may hold a run twice).
+    """
     root = Path(results_dir)
     numbers = {m.group(1) for p in (root / "parts").glob("part-*.parquet") if (m := PART_RE.match(p.name))}
     paths = sorted(p for p in (root / "details" / kind).glob("part-*.parquet")
                    if (m := PART_RE.match(p.name)) and m.group(1) in numbers)
     if not paths:
         raise FileNotFoundError(f"no {kind!r} details in {root} (run the sweep with details=[{kind!r}])")
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    frames = [pd.read_parquet(p).assign(_part=number) for number, p in enumerate(paths)]
+    table = pd.concat(frames, ignore_index=True)
+    latest = table.groupby("run_id", sort=False, observed=True)["_part"].transform("max")
+    return table[table["_part"] == latest].drop(columns="_part").reset_index(drop=True)
 
 
 def _read_experiments(path: Path) -> list[dict[str, Any]] | None:
