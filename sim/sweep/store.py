@@ -19,7 +19,11 @@ Layout (a handful of files whatever the number of runs; no directory per run)::
 
 Every finished run is in the journal before the next one is looked at, and a part
 either exists whole or not at all, so a sweep killed at any moment (even ``kill -9``)
-loses at most the runs in flight. Resuming first turns the journal into a part (a line
+loses at most the runs in flight. Nor is a run recorded twice: each journal line names
+the part its run is bound for, and the part number moves on only once the journal is
+emptied, so a kill between a part's rename and the journal's emptying leaves runs that
+resuming finds in their part and skips, and a write interrupted there and retried
+rewrites the same part. Resuming first turns the journal into a part (a line
 cut short by the kill is dropped: that run runs again), then reads the parts, skips runs
 that finished ``ok`` and runs the rest; when a run appears in several parts (a failed run
 retried later), the latest part wins. A part that cannot be read (truncated by a full
