@@ -330,3 +330,181 @@ def test_a_resumed_sweep_stopped_again_leaves_no_stale_results_table(tmp_path, m
     assert stop.value.kept == 2 and stop.value.exit_code == 130
     assert not (out / "results.parquet").exists() and not (out / "summary.csv").exists()
     assert sorted(every_part(out)["run_id"]) == ["flaky", "good"]  # what was recorded is kept
+
+
+class _Killed(BaseException):
+    """Stands for kill -9 landing at one moment of writing a part: nothing after it runs."""
+
+
+def _kill_at(moment: str, monkeypatch, store_module) -> None:
+    """Make the next part written stop dead at ``moment`` (the steps of ResultStore.write_part, in order)."""
+    atomic_parquet, fsync_file, fsync_dir = store_module._atomic_parquet, store_module._fsync_file, store_module._fsync_dir
+    empty_journal = ResultStore._empty_journal
+
+    def in_parts(path) -> bool:
+        return Path(path).parent.name == "parts" or Path(path).name == "parts"
+
+    def details_written_part_not(frame, path):
+        if in_parts(path):
+            raise _Killed
+        atomic_parquet(frame, path)
+
+    def part_on_disk_under_its_temporary_name(path):
+        fsync_file(path)
+        if in_parts(path):
+            raise _Killed
+
+    def part_renamed_directory_not_synced(path):
+        if in_parts(path):
+            raise _Killed
+        fsync_dir(path)
+
+    def part_whole_journal_not_emptied(self):
+        raise _Killed
+
+    def journal_emptied(self):
+        empty_journal(self)
+        raise _Killed
+
+    hooks = {"details written, part not": ("_atomic_parquet", details_written_part_not),
+             "part on disk under its temporary name": ("_fsync_file", part_on_disk_under_its_temporary_name),
+             "part renamed, directory not synced": ("_fsync_dir", part_renamed_directory_not_synced)}
+    if moment in hooks:
+        monkeypatch.setattr(store_module, *hooks[moment])
+    else:
+        monkeypatch.setattr(ResultStore, "_empty_journal",
+                            {"part whole, journal not emptied": part_whole_journal_not_emptied,
+                             "journal emptied": journal_emptied}[moment])
+
+
+KILL_MOMENTS = ["details written, part not", "part on disk under its temporary name",
+                "part renamed, directory not synced", "part whole, journal not emptied", "journal emptied"]
+
+
+def _finished_row(exp: Experiment) -> tuple[dict, dict]:
+    row = {"run_id": exp.run_id, "seed": exp.seed, "status": "ok", "kg_entered": float(exp.seed)}
+    return row, {"daily": pd.DataFrame({"run_id": [exp.run_id] * 2, "day": [1, 2]})}
+
+
+@pytest.mark.parametrize("moment", KILL_MOMENTS)
+def test_a_kill_at_any_moment_of_writing_a_part_leaves_each_finished_run_recorded_exactly_once(
+        tmp_path, monkeypatch, moment):
+    import sim.sweep.store as store_module
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(5)]
+    out = tmp_path / "sweep"
+    store = ResultStore(out, exps, horizon_days=3, details=["daily"])
+    try:
+        for killed, batch in ((False, exps[:2]), (True, exps[2:4])):
+            rows, details = [], {"daily": []}
+            for exp in batch:
+                row, frames = _finished_row(exp)
+                store.append(row, frames)
+                rows.append(row)
+                details["daily"].append(frames["daily"])
+            if killed:
+                _kill_at(moment, monkeypatch, store_module)
+                with pytest.raises(_Killed):
+                    store.write_part(rows, details)
+            else:
+                store.write_part(rows, details)
+    finally:
+        store.close()  # what the operating system does for a killed process: nothing is written
+    monkeypatch.undo()
+
+    finished = ["r0", "r1", "r2", "r3"]
+    kept = recorded_runs(out)  # the resume: the journal is recovered, the parts read back
+    assert sorted(kept["run_id"]) == finished
+    assert sorted(every_part(out)["run_id"]) == finished  # each run in exactly one part
+    from sim.sweep import load_details
+    assert sorted(load_details(out, "daily")["run_id"]) == sorted(finished * 2)  # and its details once
+    assert not (out / "parts" / JOURNAL).exists() or (out / "parts" / JOURNAL).read_text() == ""
+
+
+@pytest.mark.parametrize("moment", KILL_MOMENTS)
+def test_a_resume_killed_while_recovering_the_journal_still_records_each_run_exactly_once(
+        tmp_path, monkeypatch, moment):
+    import sim.sweep.store as store_module
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3, details=["daily"]) as store:
+        store.write_part([_finished_row(exps[0])[0]], {"daily": [_finished_row(exps[0])[1]["daily"]]})
+        for exp in exps[1:3]:
+            store.append(*_finished_row(exp))  # killed with these two in the journal only
+    _kill_at(moment, monkeypatch, store_module)
+    with pytest.raises(_Killed):
+        ResultStore(out, exps, horizon_days=3, details=["daily"])  # the resume, killed turning the journal into a part
+    monkeypatch.undo()
+
+    finished = ["r0", "r1", "r2"]
+    assert sorted(recorded_runs(out)["run_id"]) == finished
+    assert sorted(every_part(out)["run_id"]) == finished
+    from sim.sweep import load_details
+    assert sorted(load_details(out, "daily")["run_id"]) == sorted(finished * 2)
+
+
+def test_ctrl_c_landing_just_after_a_part_is_renamed_does_not_write_its_runs_again(tmp_path, monkeypatch):
+    """The collector retries a batch whose write was interrupted; a batch already on disk must not
+    become a second part (the retry rewrites the same part, with any run harvested since)."""
+    import sim.sweep.store as store_module
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    out = tmp_path / "sweep"
+    fsync_dir, calls = store_module._fsync_dir, []
+
+    def interrupted_once(path):
+        fsync_dir(path)
+        if Path(path).name == "parts" and not calls:
+            calls.append(path)
+            raise KeyboardInterrupt  # Ctrl-C arriving while the directory is synced, right after the rename
+
+    monkeypatch.setattr(store_module, "_fsync_dir", interrupted_once)
+    with pytest.raises(SweepInterrupted) as stop:
+        run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, batch_size=2)
+    assert calls, "the interrupt was never raised; the test proved nothing"
+    assert stop.value.kept == 2
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r1"]
+    table = run_experiments(exps, engine="serial", horizon_days=3, results_dir=out, progress=False, batch_size=2)
+    assert (table["status"] == "ok").all()
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r1", "r2", "r3"]
+
+
+def test_a_run_left_twice_by_an_older_version_is_read_back_once_with_its_details(tmp_path):
+    """Folders written before journal lines named their part can hold a run in two parts."""
+    from sim.sweep import load_details
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(3)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3, details=["daily"]) as store:
+        for batch in ([exps[0], exps[1]], [exps[1], exps[2]]):  # r1 in both parts
+            finished = [_finished_row(e) for e in batch]
+            store.write_part([row for row, _ in finished], {"daily": [frames["daily"] for _, frames in finished]})
+        assert sorted(store.recorded()["run_id"]) == ["r0", "r1", "r2"]
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r1", "r1", "r2"]  # the situation this test is about
+    daily = load_details(out, "daily")
+    assert sorted(daily["run_id"]) == ["r0", "r0", "r1", "r1", "r2", "r2"]
+    assert list(daily["day"]) == [1, 2] * 3
+
+
+def test_the_number_of_a_part_set_aside_is_not_reused_so_a_killed_recovery_keeps_each_run_once(
+        tmp_path, monkeypatch, caplog):
+    import sim.sweep.store as store_module
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3) as store:
+        for exp in exps[:2]:
+            store.write_part([_finished_row(exp)[0]])
+        store.append(_finished_row(exps[2])[0])  # bound for part 3; killed before it was written
+    last = out / "parts" / "part-000002.parquet"
+    last.write_bytes(last.read_bytes()[:100])  # and the last part is damaged
+    _kill_at("part whole, journal not emptied", monkeypatch, store_module)
+    with pytest.raises(_Killed):
+        ResultStore(out, exps, horizon_days=3)  # sets part 2 aside, killed recovering the journal
+    monkeypatch.undo()
+    assert "part-000002.parquet is unreadable" in caplog.text
+    assert sorted(recorded_runs(out)["run_id"]) == ["r0", "r2"]  # r1 runs again
+    assert sorted(every_part(out)["run_id"]) == ["r0", "r2"]
+    assert sorted(p.name for p in (out / "parts").glob("part-*")) == [
+        "part-000001.parquet", "part-000002.parquet.unreadable", "part-000003.parquet"]

@@ -19,7 +19,11 @@ Layout (a handful of files whatever the number of runs; no directory per run)::
 
 Every finished run is in the journal before the next one is looked at, and a part
 either exists whole or not at all, so a sweep killed at any moment (even ``kill -9``)
-loses at most the runs in flight. Resuming first turns the journal into a part (a line
+loses at most the runs in flight. Nor is a run recorded twice: each journal line names
+the part its run is bound for, and the part number moves on only once the journal is
+emptied, so a kill between a part's rename and the journal's emptying leaves runs that
+resuming finds in their part and skips, and a write interrupted there and retried
+rewrites the same part. Resuming first turns the journal into a part (a line
 cut short by the kill is dropped: that run runs again), then reads the parts, skips runs
 that finished ``ok`` and runs the rest; when a run appears in several parts (a failed run
 retried later), the latest part wins. A part that cannot be read (truncated by a full
@@ -104,7 +108,8 @@ class ResultStore:
                 for orphan in folder.glob("part-*.parquet"):
                     if (m := PART_RE.match(orphan.name)) and int(m.group(1)) not in numbers:
                         orphan.unlink()
-        self._next_part = max(numbers, default=0) + 1
+        # never reuse the number of a part set aside: a journal line naming it must not find other runs there
+        self._next_part = max(numbers | set(self._part_numbers(UNREADABLE)), default=0) + 1
         self._recover_journal()
         self._journal = open(self.parts_dir / JOURNAL, "a", encoding="utf-8")
         self._synced_at = time.monotonic()
@@ -149,7 +154,7 @@ class ResultStore:
         nothing the OS has; a machine that loses power loses what is not yet synced to
         disk, at most :data:`SYNC_SECONDS` (syncing every line would cost ~5 ms a run).
         """
-        record = {"row": dict(row)}
+        record = {"part": self._next_part, "row": dict(row)}  # the part this run is bound for
         if details:
             record["details"] = {kind: _frame_to_text(frame) for kind, frame in details.items()}
         self._journal.write(json.dumps(record, default=_json_default) + "\n")
@@ -159,21 +164,31 @@ class ResultStore:
             self._synced_at = time.monotonic()
 
     def _recover_journal(self) -> None:
-        """Turn the runs a stopped sweep left in the journal into a part, then empty it."""
+        """Turn the runs a stopped sweep left in the journal into a part, then empty it.
+
+        A run whose part was written but whose journal was not yet emptied (killed in
+        between) is in both: each journal line names the part its run is bound for, and a
+        run already in that part is not recorded a second time.
+        """
         path = self.parts_dir / JOURNAL
         if not path.exists():
             return
-        rows, details = [], {}
+        rows, details, in_parts = [], {}, {}
         with open(path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 try:
                     record = json.loads(line)
-                    row = record["row"]
+                    row, part = record["row"], record.get("part")
                     frames = {kind: _frame_from_text(text) for kind, text in record.get("details", {}).items()}
+                    run_id = row["run_id"]
                 except (ValueError, KeyError, TypeError, OSError):
                     log.warning("sweep: %s line %d is cut short (the sweep was killed while writing it); "
                                 "that run will run again", path, number)
                     break
+                if part not in in_parts:
+                    in_parts[part] = self._run_ids_in_part(part)
+                if run_id in in_parts[part]:
+                    continue  # its part was written, the kill came before the journal was emptied
                 rows.append(row)
                 for kind, frame in frames.items():
                     details.setdefault(kind, []).append(frame)
@@ -182,10 +197,19 @@ class ResultStore:
         else:
             path.unlink()
 
+    def _run_ids_in_part(self, number: Any) -> set[str]:
+        """The runs recorded in part ``number`` (none if it was never written or was set aside)."""
+        path = self.parts_dir / f"part-{number:06d}.parquet" if isinstance(number, int) else None
+        if path is None or not path.exists():
+            return set()
+        return set(pd.read_parquet(path, columns=["run_id"])["run_id"])
+
     # --- parts ------------------------------------------------------------------
 
-    def _part_numbers(self) -> list[int]:
-        return sorted(int(m.group(1)) for p in self.parts_dir.iterdir() if (m := PART_RE.match(p.name)))
+    def _part_numbers(self, suffix: str = "") -> list[int]:
+        """The numbers of the parts (of those set aside, with ``suffix=UNREADABLE``)."""
+        return sorted(int(m.group(1)) for p in self.parts_dir.iterdir()
+                      if p.name.endswith(suffix) and (m := PART_RE.match(p.name.removesuffix(suffix))))
 
     def _set_aside_unreadable_parts(self) -> None:
         """Move aside parts that cannot be read, naming each: their runs run again, the rest are kept."""
@@ -210,19 +234,21 @@ class ResultStore:
 
         Their details go first, under the same part number: a part exists only once
         everything of its batch is on disk (details without their part are orphans,
-        removed when the sweep resumes).
+        removed when the sweep resumes). The part number moves on only when the journal
+        is emptied: a write interrupted before that (Ctrl-C just after the rename) and
+        retried rewrites the same part, so no run is ever in two parts.
         """
         if not rows:
             return None
         name = f"part-{self._next_part:06d}.parquet"
-        self._next_part += 1
         for kind, frames in (details or {}).items():
             frames = [f for f in frames if len(f)]
             if frames:
                 _atomic_parquet(pd.concat(frames, ignore_index=True), self.root / "details" / kind / name)
         path = self.parts_dir / name
         _atomic_parquet(pd.DataFrame(list(rows)), path)
-        self._empty_journal()  # the journal's runs are now in the part (killed before this: kept twice, harmless)
+        self._empty_journal()  # killed before this: the journal's runs are found in this part when resuming
+        self._next_part += 1
         return path
 
     def _empty_journal(self) -> None:
@@ -296,14 +322,21 @@ class ResultStore:
 
 
 def load_details(results_dir: str | Path, kind: str) -> pd.DataFrame:
-    """One per-run table of a sweep (e.g. ``"daily"``), all runs together, with run_id."""
+    """One per-run table of a sweep (e.g. ``"daily"``), all runs together, with run_id.
+
+    A run is read from one part only, the latest holding it, as :meth:`ResultStore.recorded`
+    does (a folder written before journal lines named their part may hold a run twice).
+    """
     root = Path(results_dir)
     numbers = {m.group(1) for p in (root / "parts").glob("part-*.parquet") if (m := PART_RE.match(p.name))}
     paths = sorted(p for p in (root / "details" / kind).glob("part-*.parquet")
                    if (m := PART_RE.match(p.name)) and m.group(1) in numbers)
     if not paths:
         raise FileNotFoundError(f"no {kind!r} details in {root} (run the sweep with details=[{kind!r}])")
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    frames = [pd.read_parquet(p).assign(_part=number) for number, p in enumerate(paths)]
+    table = pd.concat(frames, ignore_index=True)
+    latest = table.groupby("run_id", sort=False, observed=True)["_part"].transform("max")
+    return table[table["_part"] == latest].drop(columns="_part").reset_index(drop=True)
 
 
 def _read_experiments(path: Path) -> list[dict[str, Any]] | None:
