@@ -18,6 +18,7 @@ Two checks, through the sweep engine:
 
     python scripts/engine_equivalence.py                 # both checks (about 20 min on 2 cores)
     python scripts/engine_equivalence.py --seeds 10 --skip-presets
+    python scripts/engine_equivalence.py --skip-distributions --seed 1   # the presets on other seeds
 """
 
 from __future__ import annotations
@@ -106,12 +107,12 @@ def documented_effects(path: Path) -> dict[str, dict[str, tuple[float, float, fl
     return table
 
 
-def preset_effects(presets: list[str], transit: str, workers: int | None, out_dir: Path):
-    """Every preset against the baseline with one engine: 10 replications, the comparison's seeds."""
+def preset_effects(presets: list[str], transit: str, workers: int | None, out_dir: Path, seed: int = 0):
+    """Every preset against the baseline with one engine: 10 replications, the seeds of the comparison's ``seed``."""
     from sim.compare import compare
 
     result = compare(presets, replications=10, out_dir=out_dir, workers=workers, overrides=[f"transit={transit}"],
-                     maps=False, progress=True)
+                     seed=seed, maps=False, progress=True)
     return result.outcomes
 
 
@@ -164,6 +165,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the preset check's comparison seed (0: the seeds of docs/policies.md's table)")
     parser.add_argument("--skip-presets", action="store_true")
     parser.add_argument("--skip-distributions", action="store_true")
     parser.add_argument("--out", default="results/engine_equivalence")
@@ -177,8 +180,8 @@ def main() -> None:
         report.update(print_distributions(args.seeds, args.workers, [k for k, _, _ in HEADLINE if k != "policy_cost_usd"]))
     if not args.skip_presets:
         documented = documented_effects(ROOT / "docs" / "policies.md")
-        fast = preset_effects(sorted(documented), "fast", args.workers, out / "presets_fast")
-        reference = preset_effects(sorted(documented), "reference", args.workers, out / "presets_reference")
+        fast = preset_effects(sorted(documented), "fast", args.workers, out / "presets_fast", args.seed)
+        reference = preset_effects(sorted(documented), "reference", args.workers, out / "presets_reference", args.seed)
         effects = preset_check(documented, fast, reference)
         counts = {name: sum(r[name] for r in effects) for name in (
             "fast_agrees_with_reference", "fast_inside_reference_interval", "fast_inside_documented_interval",
@@ -191,7 +194,7 @@ def main() -> None:
                 f, ref = r["fast"], r["reference"]
                 print(f"   disagree: {r['preset']} {r['outcome']}: fast {f[0]:+.3g} [{f[1]:+.3g}, {f[2]:+.3g}] "
                       f"vs reference {ref[0]:+.3g} [{ref[1]:+.3g}, {ref[2]:+.3g}]")
-        report.update(presets=effects, cells=len(effects), **counts)
+        report.update(presets=effects, cells=len(effects), comparison_seed=args.seed, **counts)
     (out / "equivalence.json").write_text(json.dumps(report, indent=2, default=float))
     print(json.dumps({k: v for k, v in report.items() if k not in ("distributions", "presets")}))
 

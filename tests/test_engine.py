@@ -150,6 +150,61 @@ def test_fast_and_reference_engines_give_the_same_outcome_distributions(short_pa
         assert p > 0.01, (key, np.mean(samples["fast"][key]), np.mean(samples["reference"][key]))
 
 
+def _assert_kernel_sees_the_rules(model, loads_today: int = 5) -> None:
+    """Every encounter chance the fast engine's arrays give at every node is the one the rules
+    (``Courier.meet``/``pass_post``) would use there today: which nodes have a post, its
+    watchers, its sides, each side's inspection chance by conveyance, who is protected, and
+    the patrols standing there."""
+    arrivals, day = model.arrivals, float(model.day)
+    arrivals._sync_patrols()
+    for node, post in enumerate(model.posts):
+        assert arrivals.has_post[node] == (post is not None), model.node_ids[node]
+        for c in range(len(model.world.conveyances)):
+            patrol_chances = [arrivals.patrol_stop[arrivals.patrols_at[node, k], node]
+                              * arrivals.patrol_detect[arrivals.patrols_at[node, k], c]
+                              for k in range(arrivals.n_patrols_at[node])]
+            assert patrol_chances == pytest.approx([p.stop_prob[node] * p.p_detect[c] for p in model.patrols_at[node]])
+        if post is None:
+            continue
+        assert arrivals.n_watch[node] == len(post.surveillance)
+        for w, watcher in enumerate(post.surveillance):
+            assert list(arrivals.watch_p[node, w]) == pytest.approx(watcher.p_inspect)
+        assert (arrivals.n_sides[node], arrivals.both_sides[node]) == (len(post.sides), post.both_sides_inspect)
+        for s, side in enumerate(post.sides):
+            for c in range(len(model.world.conveyances)):
+                kernel_chance = kernel.crew_chance(
+                    node, s, c, day, loads_today, arrivals.cap, arrivals.staff, arrivals.licit, arrivals.target,
+                    arrivals.p_fixed, arrivals.busy, arrivals.n_busy)
+                assert kernel_chance == pytest.approx(side.inspection_chance(c, day, loads_today)), \
+                    (model.node_ids[node], side.agency, c)
+            for org in model.organisations:
+                assert arrivals.protected[node, s, arrivals.org_index[org.unique_id]] == (org.unique_id in side.protectors)
+
+
+@pytest.mark.parametrize("preset", ["inl_checkpoints", "dedicated_checkpoints", "controlled_deliveries"])
+def test_fast_engine_sees_the_posts_of_the_policy_network_as_the_rules_do(preset):
+    """The three presets whose seizure effects differed between the engines on the comparison's
+    seeds (issue 13): the INL posts and the dedicated checkpoints (added or re-profiled by
+    ``with_policy_network``) are posts to the kernel with the rules' chances, at setup and after
+    45 days of seizures tying officers up, bribes buying protection and loads let run."""
+    model = NorthernRouteModel(load_params([f"preset={preset}", "horizon_days=45", "transit=fast"]), rng=2,
+                               keep_events=False)
+    dedicated = model.world.policies.dedicated_checkpoints
+    changed = {"inl_checkpoints": [n for n in model.node_ids if n.startswith("kz_inl_")],
+               "dedicated_checkpoints": [*dedicated.cargo_only, *dedicated.passengers_only]}.get(preset, [])
+    assert all(model.posts[model.node_ids.index(n)] is not None for n in changed)
+    seen = {"protection": False, "officers tied up": False}
+    _assert_kernel_sees_the_rules(model)
+    while model.running:
+        model.step()
+        if model.day % 15 == 0:
+            _assert_kernel_sees_the_rules(model)
+            sides = [side for post in model.posts if post is not None for side in post.sides]
+            seen["protection"] |= any(side.protectors for side in sides)
+            seen["officers tied up"] |= any(side.busy_until for side in sides)
+    assert all(seen.values()), seen
+
+
 def test_an_unknown_engine_is_one_line_naming_the_key():
     from sim.params import ConfigError
 
