@@ -3,7 +3,7 @@
 Calibration and sensitivity analysis never loop over runs themselves: each batch of
 points becomes a list of :class:`sim.sweep.Experiment` and goes to
 :func:`sim.sweep.run_experiments`, which runs them in parallel (Dask) or serially and
-returns one row per run with every outcome of :func:`sim.outcomes.summarise`.
+returns one row per run with every outcome of :func:`sim.model.outcomes.summarise`.
 """
 
 from __future__ import annotations

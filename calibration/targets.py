@@ -7,7 +7,7 @@ not produce, or with an impossible uncertainty is rejected with a one-line
 :class:`~sim.params.ConfigError` that names the target and the field.
 
 :meth:`Target.model_values` turns a table of runs (one row per run, the outcome columns of
-:func:`sim.outcomes.summarise`) into the figure comparable with the fact, and
+:func:`sim.model.outcomes.summarise`) into the figure comparable with the fact, and
 :func:`distances` gives the ABC distance: the root mean square of the differences
 between simulated and observed figures, each divided by the fact's uncertainty.
 """
@@ -417,7 +417,7 @@ def _outputs(raw, role: str, known: set[str], param_data: Mapping[str, Any], fai
         if key not in known:
             close = sorted(k for k in known if key.split("_")[0] in k)[:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise fail("output", f"unknown model output {key!r}: not a key of sim.outcomes.summarise{hint}")
+            raise fail("output", f"unknown model output {key!r}: not a key of sim.model.outcomes.summarise{hint}")
     return tuple(keys), None
 
 
@@ -442,7 +442,7 @@ def base_params(overrides: tuple[str, ...] = ()) -> Params:
 
 
 def known_outputs_for(params: Params) -> tuple[str, ...]:
-    """The outcome keys :func:`sim.outcomes.summarise` gives for a model of ``params``.
+    """The outcome keys :func:`sim.model.outcomes.summarise` gives for a model of ``params``.
 
     The model is built but not run: keys that exist only once something happened (say,
     ``kg_seized_agency_<slug>`` after that agency's first seizure) are not included, so
@@ -454,7 +454,7 @@ def known_outputs_for(params: Params) -> tuple[str, ...]:
 @lru_cache(maxsize=4)
 def _known_outputs(params_json: str) -> tuple[str, ...]:
     from sim.model import NorthernRouteModel
-    from sim.outcomes import summarise
+    from sim.model.outcomes import summarise
 
     params = Params.model_validate_json(params_json)
     model = NorthernRouteModel(params, keep_events=False)

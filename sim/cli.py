@@ -5,7 +5,7 @@
   works for small sweeps: ``python -m sim -m seed=1,2,3 regime=two_sided,customs_union``.
 - ``python -m sim provenance [TEXT]``: every number, its value, its source or assumption.
 - ``python -m sim presets`` / ``brief NAME`` / ``compare ...``: preset scenarios and the
-  comparison of interventions (:mod:`sim.policies`, :mod:`sim.compare`).
+  comparison of interventions (:mod:`sim.model.policies`, :mod:`sim.compare`).
 - ``python -m sim sweep ...``: large sweeps (:mod:`sim.sweep`).
 - ``python -m sim optimise CONFIG``: the best use of a budget (:mod:`sim.optimise`).
 - ``python -m sim exercise`` / ``live``: the policy exercise and the live model page in the
@@ -31,8 +31,8 @@ from sim.run import simulate
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "provenance": ("sim.cli", "main_provenance"),
-    "presets": ("sim.policies", "main_presets"),
-    "brief": ("sim.policies", "main_brief"),
+    "presets": ("sim.brief", "main_presets"),
+    "brief": ("sim.brief", "main_brief"),
     "compare": ("sim.compare", "main_compare"),
     "sweep": ("sim.sweep.cli", "main"),
     "exercise": ("sim.exercise.cli", "main_exercise"),
@@ -189,7 +189,7 @@ def _quiet_dask_logs() -> None:
 def _briefing_files(cfg: DictConfig) -> dict[str, str]:
     """A preset's briefing goes into its run directory."""
     try:
-        from sim.policies import briefing_markdown
+        from sim.brief import briefing_markdown
     except ImportError:
         return {}
     text = briefing_markdown(cfg)

@@ -499,8 +499,8 @@ def draw_mean_flow_maps(runs: pd.DataFrame, names: list[str], out: Path, overrid
     """Each scenario's mean flows and seizures over its replications on the route map."""
     from sim.config import load_params
     from sim.maps import draw_route_map
-    from sim.network import build_network
-    from sim.policies import with_policy_network
+    from sim.model.network import build_network
+    from sim.model.policies import with_policy_network
     from sim.sweep import load_details
 
     try:
@@ -541,7 +541,7 @@ BRIEF_COLUMNS = (("kg_entering_kz", "Entering KZ, t"), ("kg_seized_true", "Seize
 
 # --- timelines: differences per phase and month ------------------------------------------
 
-#: Outcomes of the per-phase and monthly differences (sim.outcomes.period_outcomes), and their labels.
+#: Outcomes of the per-phase and monthly differences (sim.model.outcomes.period_outcomes), and their labels.
 PERIOD_PANELS = (("kg_entering_kz", "Entering Kazakhstan, kg"), ("kg_seized", "Seized, kg"),
                  ("kg_reaching_russia", "Reaching Russia, kg"), ("share_entry_kz_kg", "Share entering via the Kyrgyz border"),
                  ("share_entry_kz_uz", "Share entering via the Uzbek border"))
@@ -581,7 +581,7 @@ def period_differences(daily: pd.DataFrame, runs: pd.DataFrame, baseline: str, n
                        periods: list[tuple[int, int]]) -> pd.DataFrame:
     """Paired differences (scenario minus baseline, same replication) of the period
     outcomes: one row per period and outcome, with the t-based 95% interval."""
-    from sim.outcomes import PERIOD_OUTCOMES, period_outcomes
+    from sim.model.outcomes import PERIOD_OUTCOMES, period_outcomes
 
     ok = runs[runs["status"] == "ok"] if "status" in runs else runs
     per_run = {run_id: frame for run_id, frame in daily.groupby("run_id", sort=False)}

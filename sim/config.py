@@ -17,7 +17,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.network import apply_network_changes
+from sim.model.network import apply_network_changes
 from sim.params import ConfigError, Params, params_from_mapping
 from sim.timeline import GroupFiles, json_dates, resolve_timeline
 

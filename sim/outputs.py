@@ -11,7 +11,7 @@ A run directory holds:
   (one phase without a timeline);
 - ``allocation.csv``: each adapting agency's inspection capacity by post on day 0 and on
   the first day of each month, with the share of its capacity moved that month
-  (:mod:`sim.adaptation`; constant under the default rule ``none``);
+  (:mod:`sim.model.adaptation`; constant under the default rule ``none``);
 - ``config.yaml``: the resolved configuration that produced the run;
 - ``route_map.png`` and ``timeseries.png``: the pictures (events marked on the time
   series); with a timeline, ``route_map_phase<k>.png``: the map of each phase;
@@ -40,8 +40,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim.ledger import events_table
-from sim.outcomes import monthly_table, phase_table
+from sim.model.ledger import events_table
+from sim.model.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
 from sim.run import RunResult
 from sim.timeline import add_dates, event_marks
@@ -99,7 +99,7 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
 class EventLogWriter:
     """Streams a run's event log to a Parquet file in batches, instead of keeping it in memory.
 
-    The ledger hands it full batches of rows (:meth:`sim.ledger.Ledger.flush_events`); each
+    The ledger hands it full batches of rows (:meth:`sim.model.ledger.Ledger.flush_events`); each
     becomes a row group of the file, with the columns of ``RunResult.events`` (and of an
     ``events.parquet`` written from it): shipment_id, day, date, node, event, agency,
     bribe_usd, the categories as Parquet dictionaries. ``simulate(..., events_to=path)``

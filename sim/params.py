@@ -231,7 +231,7 @@ class FalseCouriers(_Strict):
 
     At the listed posts, after a seizure the seizing officer may hand ``recycle_share`` of
     the load to a "false courier" and seize it again: reported seizures grow, true ones
-    do not (see :mod:`sim.policies`).
+    do not (see :mod:`sim.model.policies`).
     """
 
     enabled: bool = False
@@ -305,7 +305,7 @@ class Investigation(_Strict):
 
 
 # --- policies (interventions) -------------------------------------------------------------
-# What each mechanism does is in sim/policies.py; the numbers live in
+# What each mechanism does is in sim/model/policies.py; the numbers live in
 # scenarios/world/baseline_2009.yaml and scenarios/policy/*.yaml. Defaults here are the
 # neutral "not in force" values; the 2009 baseline switches on what was in force in 2009.
 
@@ -486,14 +486,14 @@ class Regime(_Strict):
     licit_traffic_factor: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0   # licit traffic at the border posts, x 2009
 
 
-# --- agencies that adapt (sim/adaptation.py) ------------------------------------------
+# --- agencies that adapt (sim/model/adaptation.py) ------------------------------------------
 
 
 AdaptationRule = Literal["none", "recent_seizures", "intelligence", "seizure_target"]
 
 
 class Adaptation(_Strict):
-    """How agencies move inspection capacity among their posts once a month (:mod:`sim.adaptation`).
+    """How agencies move inspection capacity among their posts once a month (:mod:`sim.model.adaptation`).
 
     ``rule``: ``none`` (2009 practice: nothing moves), ``recent_seizures`` (toward the posts
     of the agency's recent seizures), ``intelligence`` (toward a noisy view of the flows
@@ -542,7 +542,7 @@ class Params(_Strict):
     start_date: dt.date = DEFAULT_START_DATE       # the calendar date of day 0 (sim.timeline)
     timeline: tuple[Event, ...] = ()               # dated changes of the rules in force (sim.timeline)
     transit: Literal["fast", "reference"] = "reference"   # the engine that moves couriers (sim.engine)
-    adaptation: Adaptation = Adaptation()          # agencies moving capacity among posts (sim.adaptation)
+    adaptation: Adaptation = Adaptation()          # agencies moving capacity among posts (sim.model.adaptation)
     _phases: Any = PrivateAttr(default=None)       # the phases validation built (sim.timeline.phases)
 
     @property

@@ -15,8 +15,8 @@ from typing import Callable
 import pandas as pd
 
 from sim.model import NorthernRouteModel
-from sim.network import RouteNetwork
-from sim.outcomes import summarise
+from sim.model.network import RouteNetwork
+from sim.model.outcomes import summarise
 from sim.params import Params
 from sim.timeline import add_dates
 
@@ -34,7 +34,7 @@ class RunResult:
     edge_flows_kg: dict[tuple[str, str], float]
     seized_kg_by_node: dict[str, float]
     network: RouteNetwork = field(repr=False)
-    allocation: pd.DataFrame | None = None   # agencies' capacity by post, each month (sim.adaptation)
+    allocation: pd.DataFrame | None = None   # agencies' capacity by post, each month (sim.model.adaptation)
     events_file: Path | None = None     # where the event log was streamed (``simulate(events_to=...)``)
 
     def event_log(self) -> pd.DataFrame | None:

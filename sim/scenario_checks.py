@@ -228,7 +228,7 @@ def check_calendar(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
 def check_adaptation(config: Mapping[str, Any], overrides: Iterable[str]) -> None:
     """A setting of ``adaptation`` typed for a rule that does not read it (``adaptation.caricc_sharing=false``
     without ``adaptation=intelligence``) is refused, unless an event of the timeline changes the rule."""
-    from sim.adaptation import READS
+    from sim.model.adaptation import READS
 
     rule = (config.get("adaptation") or {}).get("rule")
     events = config.get("timeline") or []

@@ -1,4 +1,4 @@
-"""Agencies that adapt (sim/adaptation.py): capacity moves where the rule says, each agency's
+"""Agencies that adapt (sim/model/adaptation.py): capacity moves where the rule says, each agency's
 total is conserved, every post keeps its minimum, `none` changes nothing, and traffickers
 respond to where the capacity went."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.adaptation import (AgencyAllocation, intelligence_view, next_effort, pooled_noise, reallocate,
+from sim.model.adaptation import (AgencyAllocation, intelligence_view, next_effort, pooled_noise, reallocate,
                             remembered_seizures, share_moved)
-from sim.agents import Courier
+from sim.model.agents import Courier
 from sim.cli import main
 from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.agents import BRIBED, CLEARED, CONVEYANCE_INDEX, PASSED, SEIZED, Courier, Officer, PostSide
+from sim.model.agents import BRIBED, CLEARED, CONVEYANCE_INDEX, PASSED, SEIZED, Courier, Officer, PostSide
 from sim.config import with_updates
 from sim.model import NorthernRouteModel
 
@@ -153,7 +153,7 @@ class _Traveller:
 
 
 def test_arrivals_run_in_time_order_ties_first_scheduled_first_and_stop_before_until():
-    from sim.arrivals import Arrivals
+    from sim.model.arrivals import Arrivals
 
     queue, log = Arrivals(), []
     queue.schedule(_Traveller("late", log), 0.9)

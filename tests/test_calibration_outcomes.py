@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sim.model import NorthernRouteModel
-from sim.outcomes import summarise
+from sim.model.outcomes import summarise
 from sim.run import simulate
 
 

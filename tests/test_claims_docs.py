@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from sim.config import compose_config, load_params, with_updates
-from sim.policies import enabled_policies
+from sim.model.policies import enabled_policies
 from sim.run import simulate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def test_run_directory_is_outputs_date_time():
 
 def test_event_codes_are_the_ones_the_readme_lists():
     """README: event (`dispatched`, `passed`, `inspected_cleared`, `bribed`, `seized`, `delivered`)."""
-    from sim.ledger import EVENT_CODES
+    from sim.model.ledger import EVENT_CODES
 
     listed = re.search(r"event \(([^)]*)\)", README).group(1)
     assert set(re.findall(r"`(\w+)`", listed)) == set(EVENT_CODES)
@@ -156,7 +156,7 @@ def test_policy_numbers_are_the_ones_the_table_gives(baseline):
 
 def test_budget_cut_is_seven_percent_of_the_programme_and_28_percent_of_capacity():
     """docs/policies.md: "funded at 1.2/16.8 = 7% of its level ... every post inspects 28% less"."""
-    from sim.policies import funding_factor
+    from sim.model.policies import funding_factor
 
     world = _preset("baseline_2009").world          # the August 2008 cut is in force in the 2009 baseline
     assert world.policies.budget.programme_funding == pytest.approx(1.2 / 16.8, abs=5e-4)

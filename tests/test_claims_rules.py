@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from sim import inspection
+from sim.model import inspection
 from sim.config import load_params, with_updates
 from sim.run import simulate
-from sim.corruption import bribe_acceptance_probability
+from sim.model.corruption import bribe_acceptance_probability
 from sim.model import NorthernRouteModel
 
 ALL_COUNTRIES = ["AF", "TJ", "KG", "UZ", "TM", "KZ", "RU", "LT", "LV", "EE", "EU"]

@@ -220,9 +220,9 @@ def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(shor
     a batch at a time (here batches of 2,000 rows: several row groups), and keeps none of it."""
     import pyarrow.parquet as pq
 
-    import sim.ledger
+    import sim.model.ledger
 
-    monkeypatch.setattr(sim.ledger, "EVENT_BATCH_ROWS", 2000)
+    monkeypatch.setattr(sim.model.ledger, "EVENT_BATCH_ROWS", 2000)
     kept = simulate(short_params, seed=4)
     streamed = simulate(short_params, seed=4, events_to=tmp_path / "events.parquet")
     assert streamed.events is None and streamed.summary == kept.summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel
-from sim.policies import enabled_policies
+from sim.model.policies import enabled_policies
 from sim.run import simulate
 
 

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from sim.beliefs import LossBeliefs
+from sim.model.beliefs import LossBeliefs
 from sim.config import with_updates
 from sim.model import NorthernRouteModel
 from sim.run import simulate

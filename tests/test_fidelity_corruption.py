@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.agents import CLEARED, PROTECTED, Courier, Officer, PostSide
+from sim.model.agents import CLEARED, PROTECTED, Courier, Officer, PostSide
 from sim.config import with_updates
 from sim.model import NorthernRouteModel
 from sim.run import simulate

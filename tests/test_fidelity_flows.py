@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.config import with_updates
-from sim.routing import Route, RouteMenu
+from sim.model.routing import Route, RouteMenu
 from sim.run import simulate
 
 

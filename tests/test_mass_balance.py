@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.agents import Courier
+from sim.model.agents import Courier
 from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel
 from sim.run import simulate

@@ -9,7 +9,7 @@ import pytest
 
 from sim.config import load_params
 from sim.model import NorthernRouteModel
-from sim.network import build_network, great_circle_km
+from sim.model.network import build_network, great_circle_km
 from sim.params import ConfigError, params_from_mapping
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel
 from sim.params import ConfigError
-from sim.policies import enabled_policies, funding_factor, with_policy_network
+from sim.model.policies import enabled_policies, funding_factor, with_policy_network
 from sim.run import simulate
 
 HORIZON = 120
@@ -63,7 +63,7 @@ def test_green_zone_lowers_flow_over_its_unofficial_crossings(baseline):
     before, after = _outcomes(baseline, seeds, keys), _outcomes(zoned, seeds, keys)
     zone_before, zone_after = before[:, :2].sum(axis=1), after[:, :2].sum(axis=1)
     assert (zone_after < zone_before).all()
-    # organisations learn from evidence (sim.beliefs): within 120 days a third of the flow has left
+    # organisations learn from evidence (sim.model.beliefs): within 120 days a third of the flow has left
     assert zone_after.mean() < 0.75 * zone_before.mean()
 
 

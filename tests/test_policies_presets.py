@@ -11,7 +11,7 @@ import pytest
 from sim.brief import briefing_markdown, list_policies, list_presets, load_briefing
 from sim.config import compose_config, config_to_dict, load_params, params_from_config
 from sim.params import ConfigError
-from sim.policies import enabled_policies
+from sim.model.policies import enabled_policies
 from sim.provenance import uncited
 
 REPO = Path(__file__).resolve().parents[1]

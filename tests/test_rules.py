@@ -7,9 +7,9 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from sim import inspection
-from sim.corruption import Integrity, bribe_acceptance_probability, bribe_offer_usd
-from sim.economics import mean_load_kg, trip_cost_per_kg, trip_cost_usd
+from sim.model import inspection
+from sim.model.corruption import Integrity, bribe_acceptance_probability, bribe_offer_usd
+from sim.model.economics import mean_load_kg, trip_cost_per_kg, trip_cost_usd
 from sim.params import Regime
 
 probabilities = st.floats(0, 1)

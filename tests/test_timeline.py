@@ -200,8 +200,8 @@ def test_compare_gives_paired_differences_per_phase_and_month(tmp_path):
 
 
 def test_a_policy_costs_only_the_days_it_is_in_force():
-    from sim.outcomes import summarise
-    from sim.policies import policy_cost_usd_per_year
+    from sim.model.outcomes import summarise
+    from sim.model.policies import policy_cost_usd_per_year
 
     model = NorthernRouteModel(horizon_days=20, timeline=[{"day": 15, "policies": ["green_zone_kyrgyz"]}], rng=1)
     model.run()

@@ -16,9 +16,9 @@ from sim.brief import main_brief, main_presets
 from sim.cli import main as sim_main
 from sim.config import SCENARIOS_DIR, config_dir_overrides, load_params, params_from_config, with_updates
 from sim.model import NorthernRouteModel
-from sim.network import apply_network_changes
+from sim.model.network import apply_network_changes
 from sim.params import ConfigError
-from sim.policies import enabled_policies, policy_cost_usd_per_year
+from sim.model.policies import enabled_policies, policy_cost_usd_per_year
 from sim.sweep import run_experiments
 from sim.sweep.design import build_experiments, load_sweep
 

@@ -5,10 +5,10 @@ inspects it (in the 2009 baseline about 99 hops in 100). This kernel runs the qu
 couriers on the road over arrays (numba), does the bookkeeping of each hop, and draws
 with ONE uniform number per hop whether anything happens there and, if so, which
 encounter fires first (:func:`first_encounter`). It stops and hands the hop to the
-readable rules in :mod:`sim.agents` (``Courier.meet`` with ``first``) whenever an
+readable rules in :mod:`sim.model.agents` (``Courier.meet`` with ``first``) whenever an
 encounter fires; the rules (detection, bribery, protection, seizure, learning) are
 never re-implemented here. The chance of each encounter comes from the same functions
-the reference engine uses (:func:`sim.inspection.share_inspected`, compiled as is).
+the reference engine uses (:func:`sim.model.inspection.share_inspected`, compiled as is).
 
 Why one draw is exact: the encounters at a node are independent trials with chances
 p_1..p_k, tried in order. "Encounter i fires first" has chance p_i x prod_{j<i}(1-p_j);
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim import inspection
+from sim.model import inspection
 
 #: ``advance`` return codes
 DONE, ENGAGED, BUFFER_FULL = 0, 1, 2

@@ -1,13 +1,13 @@
 """The fast engine's queue of couriers on the road: arrays for the kernel, the rules for what happens.
 
-:class:`FastArrivals` is a drop-in for :class:`sim.arrivals.Arrivals` (``schedule``,
+:class:`FastArrivals` is a drop-in for :class:`sim.model.arrivals.Arrivals` (``schedule``,
 ``run_until``, ``peek``, ``len``): couriers still depart as agents
-(:meth:`sim.agents.Courier.depart`), but their journeys are held as arrays and moved by
+(:meth:`sim.model.agents.Courier.depart`), but their journeys are held as arrays and moved by
 the compiled kernel (:func:`sim.engine.kernel.advance`) through every quiet node. When
-an encounter fires, the hop goes to :meth:`sim.agents.Courier.meet` (told which
+an encounter fires, the hop goes to :meth:`sim.model.agents.Courier.meet` (told which
 encounter fired first), and from there everything follows the readable rules: the find,
 the bribe, protection, the seizure, controlled deliveries, learning. A load reaching
-its market goes to :meth:`sim.agents.Courier.reach_market`.
+its market goes to :meth:`sim.model.agents.Courier.reach_market`.
 
 What the kernel needs to know about the rules in force (the posts' crews and capacity,
 watchers, patrols' chances, who is protected where) is derived from the model's agents
@@ -24,17 +24,17 @@ import numpy as np
 from sim.engine import kernel
 from sim.engine.kernel import C_BUFFERED, C_HEAP_SIZE, C_HOPS, ENGAGED, QUIET_ARRIVAL
 from sim.params import CONVEYANCES
-from sim.states import Outcome
+from sim.model.states import Outcome
 
 if TYPE_CHECKING:
-    from sim.agents import Courier
+    from sim.model.agents import Courier
     from sim.model import NorthernRouteModel
 
 BUFFER = 4096
 
 
 class FastArrivals:
-    """Couriers on the road, moved by the compiled kernel; same ordering as :class:`sim.arrivals.Arrivals`.
+    """Couriers on the road, moved by the compiled kernel; same ordering as :class:`sim.model.arrivals.Arrivals`.
 
     Ties in time are broken by the order of scheduling. ``run_until(until)`` moves every
     courier due strictly before ``until``, legs scheduled on the way included.

@@ -4,7 +4,7 @@ A preset names the world the exercise starts from (Hydra overrides, e.g. a regim
 calendar (start date, number of turns, months per turn), the seeds, and per team its
 budget per turn and its catalogue of interventions (policies of ``scenarios/policy/``).
 An intervention's yearly cost is the policy configs' own (the change of
-:func:`sim.policies.policy_cost_usd_per_year` it makes to the preset's world); where the
+:func:`sim.model.policies.policy_cost_usd_per_year` it makes to the preset's world); where the
 configs price nothing for it (a policy that strengthens a mechanism already in force), the
 preset gives ``cost_usd_per_year`` with its ``cost_source``. Injects (a supply surge, a
 budget cut...) and the traffickers' postures are timeline changes (``set`` of dotted keys,
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.config import SCENARIOS_DIR, config_file, load_params
 from sim.params import ConfigError, format_validation_error
-from sim.policies import policy_cost_usd_per_year
+from sim.model.policies import policy_cost_usd_per_year
 
 EXERCISE_GROUP = "exercise"
 

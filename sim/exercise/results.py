@@ -135,8 +135,8 @@ def turn_flows(state: ExerciseState, k: int, rid: str = "shown") -> tuple[dict, 
 def draw_turn_map(state: ExerciseState, k: int, path: str | Path, rid: str = "shown"):
     """The route map of turn k: kilos moved over each link and seized at each node that turn."""
     from sim.maps import draw_route_map
-    from sim.network import build_network
-    from sim.policies import with_policy_network
+    from sim.model.network import build_network
+    from sim.model.policies import with_policy_network
 
     preset: ExercisePreset = state.preset
     params = with_policy_network(world_params(preset, state.config_dir))

@@ -31,7 +31,7 @@ from sim.exercise.state import ExerciseState, Turn
 from sim.sweep import Experiment, load_details, replication_seeds, run_experiments
 
 #: The headline figures of a turn: (outcome key, label, unit). Cumulative outcomes of the
-#: model (:func:`sim.outcomes.summarise`), so that a turn's figure is a difference of two.
+#: model (:func:`sim.model.outcomes.summarise`), so that a turn's figure is a difference of two.
 TURN_OUTCOMES = (
     ("kg_entering_kz", "Heroin entering Kazakhstan", "kg"),
     ("kg_seized_true", "Seized (ground truth)", "kg"),

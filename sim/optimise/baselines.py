@@ -16,7 +16,7 @@ allocation is repaired to fit per-agency budgets (:func:`sim.optimise.search.rep
 
 from __future__ import annotations
 
-from sim.model import _allocate
+from sim.model.model import _allocate
 from sim.optimise.costs import bill, officer_year_usd, total_cost
 from sim.optimise.problem import Allocation, Problem, officer_bounds
 from sim.optimise.search import minimum_allocation, repair

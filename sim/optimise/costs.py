@@ -4,7 +4,7 @@
   ``world.deployment.officer_cost_factor``;
 - a method at a post: ``world.deployment.equipment_usd_per_post_year.<method>``;
 - a patrol unit: ``world.deployment.patrol_unit_usd_per_year``;
-- a policy: what its config adds to :func:`sim.policies.policy_cost_usd_per_year` over the
+- a policy: what its config adds to :func:`sim.model.policies.policy_cost_usd_per_year` over the
   scenario. A mechanism already in force and paid for in the scenario (the UAVs, the
   reinforced Uzbek border) is priced by its units: the UAV fleet's cost per base, the
   reinforcement's cost per unit of added staff factor (an assumption: cost in proportion
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from sim.config import load_params
 from sim.params import ConfigError, Params, World
-from sim.policies import policy_cost_usd_per_year
+from sim.model.policies import policy_cost_usd_per_year
 from sim.optimise.problem import Allocation, Problem, new_patrol_groups
 
 #: Mechanisms whose yearly cost scales with the units in force: name -> units of a config.

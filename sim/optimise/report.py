@@ -169,9 +169,9 @@ def allocation_map(study, alloc: Allocation, name: str, path: Path) -> Path:
     """Mean flows and seizures of an allocation's runs on the route map, its posts ringed."""
     from sim.config import load_params
     from sim.maps import draw_route_map
-    from sim.network import build_network
+    from sim.model.network import build_network
     from sim.optimise.problem import scenario_overrides
-    from sim.policies import with_policy_network
+    from sim.model.policies import with_policy_network
     from sim.sweep import load_details
 
     runs = study.evaluator.runs[alloc.key]

@@ -429,8 +429,8 @@ def check_routes(params) -> None:
     run, so that a network broken in one lever is one clear error, not every run failing.
     Route menus are cached, so the runs reuse this work (~0.15 s per distinct network).
     """
-    from sim.network import build_network
-    from sim.routing import build_route_menus
+    from sim.model.network import build_network
+    from sim.model.routing import build_route_menus
 
     build_route_menus(params, build_network(params.network, params.world.transport))
 

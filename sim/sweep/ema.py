@@ -15,7 +15,7 @@ one way to read one) and returns an :class:`ema_workbench.ReplicatorModel` whose
   (its ``variable_name`` stays the dotted key);
 - **replications** are the sweep's ``replications``, with the sweep's seeds: replication
   r has the same seed in every experiment (common random numbers, as in our sweeps);
-- **outcomes** are keys of the model's summary (:func:`sim.outcomes.summarise`), one
+- **outcomes** are keys of the model's summary (:func:`sim.model.outcomes.summarise`), one
   ``ArrayOutcome`` each (one value per replication; ``ema_workbench.process_replications``
   averages them), or, with ``aggregate=numpy.mean``, a ``ScalarOutcome`` named
   ``<key>_mean`` (EMA keeps one outcome class per name in a process).
@@ -115,7 +115,7 @@ def _check_outcomes(sweep: Sweep, outcomes: Sequence[str]) -> None:
     if unknown:
         known = sorted(k for k, v in row.items() if isinstance(v, float) and k not in ("wall_s", "sim_s"))
         raise ConfigError(f"ema error: outcomes: unknown outcome {unknown[0]!r} "
-                          f"(the model reports {', '.join(known[:8])}, ...; see sim.outcomes.summarise)")
+                          f"(the model reports {', '.join(known[:8])}, ...; see sim.model.outcomes.summarise)")
 
 
 class SweepRun:

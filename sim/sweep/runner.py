@@ -65,7 +65,7 @@ def run_experiments(experiments: Sequence[Experiment], *, engine: str = "process
     Returns:
         run_id, seed, the inputs and updates columns, overrides, horizon_days, status
         ("ok"/"failed"), error, wall_s (time on the worker), sim_s (time in simulate),
-        then every outcome of :func:`sim.outcomes.summarise`, sorted by name (NaN where a
+        then every outcome of :func:`sim.model.outcomes.summarise`, sorted by name (NaN where a
         run lacks it).
     """
     experiments = list(experiments)

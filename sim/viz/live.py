@@ -3,7 +3,7 @@
 ``python -m sim live [--port --host]`` serves it. As on any Mesa model's page: sliders
 and selectors for the main parameters, a seed, Reset / Play / Step, and components
 redrawn as the model runs: the route map (kilos moved over each link and seized at each
-node so far) and charts of the daily reporters (:data:`sim.model.DAILY_REPORTERS`).
+node so far) and charts of the daily reporters (:data:`sim.model.model.DAILY_REPORTERS`).
 
 The sliders' defaults are the composed baseline's values and their ranges the plausible
 ranges of ``scenarios/provenance.yaml``: nothing here is a number of its own.

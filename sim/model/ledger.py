@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from sim.states import EVENT_CODES, Outcome
+from sim.model.states import EVENT_CODES, Outcome
 
 SHIPMENT_COLUMNS = (
     "shipment_id", "organisation", "org_type", "conveyance", "origin", "market", "grams",

@@ -27,8 +27,8 @@ import networkx as nx
 import numba
 import numpy as np
 
-from sim.economics import trip_cost_per_kg
-from sim.network import CROSSING_KINDS, RouteNetwork
+from sim.model.economics import trip_cost_per_kg
+from sim.model.network import CROSSING_KINDS, RouteNetwork
 from sim.params import CONVEYANCES, ConfigError, Params
 
 
@@ -43,7 +43,7 @@ class Route:
     cost_per_kg: float
     crossings: str                # the border crossings it uses, e.g. "tj_panji_poyon>kz_korday>kz_uba"
     # the (node, conveyance) beliefs a delivery teaches, flat (node x n_conveyances + conveyance),
-    # origin excluded (sim.beliefs.LossBeliefs.observe_steps)
+    # origin excluded (sim.model.beliefs.LossBeliefs.observe_steps)
     steps: np.ndarray = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

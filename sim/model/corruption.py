@@ -12,7 +12,7 @@ traffickers, all decided by the officer's corruptibility and the deterrence they
 - **protection**: an officer who took an organisation's money may agree to wave its
   loads through the post for a price per load, with a risk per load of being found out
   (the insider of ¶25);
-- **false couriers** at the posts that practise it (¶27; :class:`sim.agents.Courier`).
+- **false couriers** at the posts that practise it (¶27; :class:`sim.model.agents.Courier`).
 
 Each case found out removes the officer and raises every officer's deterrence for a while
 (:class:`Integrity`).

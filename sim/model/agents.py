@@ -12,9 +12,9 @@
   loads were recently found; each is run by one agency (border guards, customs or
   police: 002_3aa904e3dc1761f0.txt ¶6).
 
-The probabilities come from :mod:`sim.inspection`, bribes and deterrence from
-:mod:`sim.corruption`, beliefs from :mod:`sim.beliefs`, what the policies in force set
-from :class:`sim.policies.PolicySettings`; bookkeeping goes to the ledger.
+The probabilities come from :mod:`sim.model.inspection`, bribes and deterrence from
+:mod:`sim.model.corruption`, beliefs from :mod:`sim.model.beliefs`, what the policies in force set
+from :class:`sim.model.policies.PolicySettings`; bookkeeping goes to the ledger.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import inspection
-from sim.beliefs import LossBeliefs
-from sim.corruption import bribe_acceptance_probability, bribe_offer_usd
-from sim.economics import price_at
-from sim.ledger import Shipment
+from sim.model import inspection
+from sim.model.beliefs import LossBeliefs
+from sim.model.corruption import bribe_acceptance_probability, bribe_offer_usd
+from sim.model.economics import price_at
+from sim.model.ledger import Shipment
 from sim.params import CONVEYANCES, OrganisationType
-from sim.routing import Route, RouteMenu
-from sim.states import Outcome
+from sim.model.routing import Route, RouteMenu
+from sim.model.states import Outcome
 
 if TYPE_CHECKING:
     from sim.model import NorthernRouteModel
@@ -63,7 +63,7 @@ class TraffickingOrganisation(mesa.Agent):
     """A trafficking network: plans loads, chooses routes by expected profit, learns.
 
     Its beliefs are Beta-Bernoulli posteriors of the chance of losing a load at each node
-    with each conveyance (:class:`sim.beliefs.LossBeliefs`). Route displacement (traffickers
+    with each conveyance (:class:`sim.model.beliefs.LossBeliefs`). Route displacement (traffickers
     moving from the Uzbek to the Kyrgyz border when the Uzbek border was strengthened,
     002_3aa904e3dc1761f0.txt ¶14) follows from these beliefs; it is not scripted.
     """
@@ -539,7 +539,7 @@ class Checkpoint(mesa.Agent):
 
     At the Kazakh-Russian border a post has two sides (Kazakh exit and Russian entry);
     the regime says whether both inspect, or one (taking turns), and how often cargo is
-    opened (:func:`sim.inspection.regime_factor`).
+    opened (:func:`sim.model.inspection.regime_factor`).
     """
 
     def __init__(self, model: NorthernRouteModel, node: int, sides: list[PostSide], both_sides_inspect: bool,
@@ -547,7 +547,7 @@ class Checkpoint(mesa.Agent):
         super().__init__(model)
         self.node = node
         self.sides = sides
-        self.surveillance = surveillance or []   # green zone, UAVs: watch every load (sim.policies)
+        self.surveillance = surveillance or []   # green zone, UAVs: watch every load (sim.model.policies)
         self.draws = model.stream("post", node)  # its own dice (common random numbers)
         self.both_sides_inspect = both_sides_inspect
         self.stages_false_couriers = stages_false_couriers

@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from sim.network import CROSSING_KINDS
-from sim.policies import policy_cost_usd_per_year
-from sim.states import Outcome
+from sim.model.network import CROSSING_KINDS
+from sim.model.policies import policy_cost_usd_per_year
+from sim.model.states import Outcome
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
 RUSSIA, EU_COUNTRIES = "RU", ("LT", "LV", "EE", "EU")
@@ -189,7 +189,7 @@ def _border_flows(ledger, network, out) -> dict[str, float]:
 
 # --- outcomes over periods: phases between events, calendar months ----------------------
 
-#: Cumulative flows the model records every day (:data:`sim.model.DAILY_REPORTERS`).
+#: Cumulative flows the model records every day (:data:`sim.model.model.DAILY_REPORTERS`).
 FLOW_SERIES = tuple(f"kg_entering_{b}" for b in SOUTHERN_BORDERS) + ("kg_reaching_russia",)
 #: What :func:`period_outcomes` reports for each period.
 PERIOD_OUTCOMES = ("kg_entered", "kg_entering_kz", "kg_seized", "kg_reaching_russia", "kg_delivered",
@@ -198,7 +198,7 @@ PERIOD_OUTCOMES = ("kg_entered", "kg_entering_kz", "kg_seized", "kg_reaching_rus
 
 def flow_edges(network) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The links (node indices, both directions) behind each of :data:`FLOW_SERIES`, as
-    arrays of from-nodes and to-nodes (:meth:`sim.ledger.Ledger.grams_over` reads them daily)."""
+    arrays of from-nodes and to-nodes (:meth:`sim.model.ledger.Ledger.grams_over` reads them daily)."""
     edges: dict[str, list[tuple[int, int]]] = {name: [] for name in FLOW_SERIES}
     nodes, index = network.nodes, network.index
     for a, b in network.graph.edges:

@@ -7,10 +7,10 @@ One step is one day:
    by the route it judges best;
 2. mobile patrols take up their positions for the day;
 3. couriers reach the nodes they arrive at today, in order of arrival time
-   (:class:`sim.arrivals.Arrivals`), and meet what is there (:meth:`sim.agents.Courier.meet`);
+   (:class:`sim.model.arrivals.Arrivals`), and meet what is there (:meth:`sim.model.agents.Courier.meet`);
 4. the day's figures are collected.
 
-The policies in force are data the model reads (:func:`sim.policies.policy_settings`): the
+The policies in force are data the model reads (:func:`sim.model.policies.policy_settings`): the
 posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
 officers' deterrence. A scenario's timeline (:mod:`sim.timeline`) changes them at the start
 of an event's day: :meth:`NorthernRouteModel.refresh_rules` re-derives what depends on
@@ -31,20 +31,19 @@ import mesa
 from mesa.agent import AgentSet
 import numpy as np
 
-from sim import inspection
-from sim.adaptation import AgencyAllocation, is_first_of_month
-from sim.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
+from sim.model import inspection
+from sim.model.adaptation import AgencyAllocation, is_first_of_month
+from sim.model.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
 from sim.engine import make_arrivals
-from sim.corruption import Integrity
-from sim.deployment import deployed
-from sim.economics import price_at, trip_cost_usd
-from sim.config import scenario_params
-from sim.ledger import Ledger
-from sim.network import POST_KINDS, build_network
-from sim.outcomes import FLOW_SERIES, flow_edges
+from sim.model.corruption import Integrity
+from sim.model.deployment import deployed
+from sim.model.economics import price_at, trip_cost_usd
+from sim.model.ledger import Ledger
+from sim.model.network import POST_KINDS, build_network
+from sim.model.outcomes import FLOW_SERIES, flow_edges
 from sim.params import CONVEYANCES, ConfigError, Params
-from sim.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
-from sim.routing import RouteMenu, build_route_menus
+from sim.model.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
+from sim.model.routing import RouteMenu, build_route_menus
 from sim.timeline import phases
 
 
@@ -79,6 +78,8 @@ class NorthernRouteModel(mesa.Model):
                  overrides: Mapping[str, Any] | None = None, config_dir: str | None = None,
                  timeline: Sequence[Mapping[str, Any]] | None = None, start_date: Any = None,
                  rng: int | None = None, keep_events: bool = True):
+        from sim.config import scenario_params   # the config layer above the model (it reads sim.model.network)
+
         params = scenario_params(params, preset=preset, regime=regime, policies=policies, horizon_days=horizon_days,
                                  supply_multiplier=supply_multiplier, overrides=overrides, config_dir=config_dir,
                                  timeline=timeline, start_date=start_date)
@@ -105,7 +106,7 @@ class NorthernRouteModel(mesa.Model):
         self._watches: dict[int, tuple] = {}
         self._patrols_made = 0
         self._route_key = None
-        self.allocation = AgencyAllocation()   # agencies' capacity by post, as they adapt (sim.adaptation)
+        self.allocation = AgencyAllocation()   # agencies' capacity by post, as they adapt (sim.model.adaptation)
         self.use_rules(self.phases[0].params)
         self.allocation.start(self)
         self.flow_edges = flow_edges(self.network)   # links of the daily border flows (node set never changes)
@@ -148,7 +149,7 @@ class NorthernRouteModel(mesa.Model):
 
     def adapt_agencies(self) -> None:
         """On the first day of each calendar month, agencies move capacity among their posts
-        as the adaptation rule in force says (:mod:`sim.adaptation`); the posts concerned,
+        as the adaptation rule in force says (:mod:`sim.model.adaptation`); the posts concerned,
         and the fast engine's arrays, follow."""
         if is_first_of_month(self.start_date, self.day) and self.allocation.month(self, self.day):
             self._refresh_posts()
@@ -207,7 +208,7 @@ class NorthernRouteModel(mesa.Model):
         return random.Random(int(key[0]) << 32 | int(key[1]))
 
     def kg_flow(self, series: str) -> float:
-        """Kilos carried so far over the links of one of :data:`sim.outcomes.FLOW_SERIES`."""
+        """Kilos carried so far over the links of one of :data:`sim.model.outcomes.FLOW_SERIES`."""
         return self.ledger.grams_over(self.flow_edges[series]) / 1000.0
 
     def trip_cost_usd(self, route) -> float:

@@ -1,7 +1,7 @@
 """The rules of inspection: who gets inspected, what inspection finds, who meets a patrol.
 
 Pure functions of the parameters, so that each rule can be read, tested and replaced on
-its own. The agents in :mod:`sim.agents` apply them; policies change their inputs.
+its own. The agents in :mod:`sim.model.agents` apply them; policies change their inputs.
 """
 
 from __future__ import annotations

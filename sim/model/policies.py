@@ -2,7 +2,7 @@
 
 A policy never calls into a running model: it sets parameters of posts (staff, funding,
 watchers), the let-run rule of controlled deliveries and the officers' deterrence
-(:func:`policy_settings`), and the agents read them (:mod:`sim.agents`).
+(:func:`policy_settings`), and the agents read them (:mod:`sim.model.agents`).
 
 The 2009 baseline already has what was in force in 2009 (the August 2008 budget cut, the
 MVD's own cut, controlled deliveries, the Russian UAVs, the reinforced Uzbek border);
@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.network import great_circle_km
+from sim.model.network import great_circle_km
 from sim.params import CONVEYANCES, ConfigError, InspectionProfile, Node, Params, World
 
 
@@ -259,7 +259,3 @@ def _uav_units(world: World, network, node: Node) -> int:
     bases = [network.node(b) for b in uav.bases]
     return sum(great_circle_km(b.lat, b.lon, node.lat, node.lon) <= uav.range_km for b in bases)
 
-
-# --- presets and briefings (implemented in sim.brief; the command line looks here) ----
-
-from sim.brief import briefing, briefing_markdown, list_policies, list_presets, main_brief, main_presets  # noqa: E402,F401

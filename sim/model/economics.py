@@ -1,4 +1,4 @@
-"""Money along the route: the price ladder and what a trip costs (bribes: :mod:`sim.corruption`).
+"""Money along the route: the price ladder and what a trip costs (bribes: :mod:`sim.model.corruption`).
 
 Prices per kilo by place come from the MVD figures in the 2009 cable
 (002_3aa904e3dc1761f0.txt ¶16): $700 in Afghanistan, $1,500 on the Afghan-Tajik border,
