@@ -112,10 +112,11 @@ def test_a_stopped_sweep_keeps_every_finished_run_and_resumes_to_each_run_once(t
     lost = finished - set(kept["run_id"])
     # serial: the one run in flight may have returned and not yet reached the journal
     assert len(lost) <= 1, f"{how}: finished runs lost: {sorted(lost)}"
+    said = f"{how}: the child exited {child.returncode}; its stderr:\n{stderr}"  # a crash names its cause
     if how == "SIGKILL":
-        assert child.returncode == -signal.SIGKILL
+        assert child.returncode == -signal.SIGKILL, said
     else:  # stopped cleanly: one line, the shell's exit code, finished runs in parts
-        assert child.returncode == 128 + getattr(signal, how)
+        assert child.returncode == 128 + getattr(signal, how), said
         assert stderr.strip().splitlines()[-1].startswith(INTERRUPTED.format(n=len(kept))), stderr
         assert "Traceback" not in stderr
 
@@ -130,6 +131,58 @@ def test_a_stopped_sweep_keeps_every_finished_run_and_resumes_to_each_run_once(t
     assert (table["status"] == "ok").all() and list(table["run_id"]) == [e.run_id for e in exps]
     assert sorted(every_part(out)["run_id"]) == sorted(e.run_id for e in exps)  # each run recorded once
     assert (out / "parts" / JOURNAL).read_text() == ""
+
+
+def test_the_store_reads_parquet_in_the_calling_thread_only_so_exiting_right_after_cannot_abort(
+        tmp_path, monkeypatch):
+    """An interrupted sweep reads its parts to count the runs kept, prints one line and exits.
+    pandas.read_parquet would leave pyarrow's threads finishing the read after it returned,
+    the last step taking the GIL; one that asks for it while the interpreter finalizes aborts
+    the process ("terminate called without an active exception"): the SIGTERM test above saw
+    exit status -6 instead of 143 on a loaded machine, a few runs in a hundred. That race cannot
+    be forced from here, so this checks what prevents it: every read of the store (parts,
+    details, a journal recovered with its details, a part checked on opening) goes through
+    pyarrow's own file I/O, with no pre-buffering and no threads (sim.sweep.store.read_parquet).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.sweep import load_details
+
+    exps = [Experiment(f"r{i}", (), seed=i) for i in range(4)]
+    out = tmp_path / "sweep"
+    with ResultStore(out, exps, horizon_days=3, details=["daily"]) as store:
+        row, frames = _finished_row(exps[0])
+        store.write_part([row], {"daily": [frames["daily"]]})
+        for exp in exps[1:3]:
+            store.append(*_finished_row(exp))  # stopped with these in the journal: recovered on opening
+
+    opened, threaded = [], []  # (source, pre_buffer) of each file opened; use_threads of each read
+
+    class Watched(pq.ParquetFile):
+        def __init__(self, source, **options):
+            opened.append((source, options.get("pre_buffer", True)))
+            super().__init__(source, **options)
+
+        def read(self, *args, use_threads=True, **options):
+            threaded.append(use_threads)
+            return super().read(*args, use_threads=use_threads, **options)
+
+    def dataset_reader(*args, **kwargs):
+        raise AssertionError("read through pyarrow's dataset reader (pandas.read_parquet, pyarrow.parquet.read_table)")
+
+    monkeypatch.setattr(pq, "ParquetFile", Watched)
+    monkeypatch.setattr(pq, "read_table", dataset_reader)
+    monkeypatch.setattr(pd, "read_parquet", dataset_reader)
+    with ResultStore(out, exps, horizon_days=3, details=["daily"]) as store:
+        assert sorted(store.recorded()["run_id"]) == ["r0", "r1", "r2"]
+    assert sorted(load_details(out, "daily")["run_id"]) == ["r0", "r0", "r1", "r1", "r2", "r2"]
+
+    sources = [type(source) for source, _ in opened]
+    assert str in sources and pa.BufferReader in sources  # parts by path, journalled details from bytes
+    assert set(sources) <= {str, pa.BufferReader}, f"read through {sources}: a Python file object?"
+    assert [pre_buffer for _, pre_buffer in opened] == [False] * len(opened)
+    assert threaded == [False] * len(opened)
 
 
 def test_ctrl_c_on_the_command_line_stops_workers_quietly_and_says_how_to_resume(tmp_path):

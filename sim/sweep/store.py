@@ -31,6 +31,10 @@ disk, a bad copy) is moved aside with a warning naming it, and its runs run agai
 other parts are kept. A manifest with a different hash means a different sweep: resuming
 into that directory is refused, saying what differs, rather than mixing two sweeps in
 one table.
+
+Every Parquet file is read back through :func:`read_parquet`, never ``pandas.read_parquet``:
+a process that exits right after a read (an interrupted sweep counts the runs kept,
+prints one line and exits) must not be aborted by pyarrow's threads (see there).
 """
 
 from __future__ import annotations
@@ -202,7 +206,7 @@ class ResultStore:
         path = self.parts_dir / f"part-{number:06d}.parquet" if isinstance(number, int) else None
         if path is None or not path.exists():
             return set()
-        return set(pd.read_parquet(path, columns=["run_id"])["run_id"])
+        return set(read_parquet(path, columns=["run_id"])["run_id"])
 
     # --- parts ------------------------------------------------------------------
 
@@ -213,11 +217,9 @@ class ResultStore:
 
     def _set_aside_unreadable_parts(self) -> None:
         """Move aside parts that cannot be read, naming each: their runs run again, the rest are kept."""
-        import pyarrow.parquet as pq
-
         for path in self.part_paths():
             try:
-                pq.ParquetFile(path).read()
+                _read_table(path)
             except Exception as err:  # noqa: BLE001 -- pyarrow raises several kinds for a damaged file
                 aside = path.with_name(path.name + UNREADABLE)
                 os.replace(path, aside)
@@ -264,7 +266,7 @@ class ResultStore:
         """Every run recorded so far, the latest record of each run (empty if none)."""
         frames = []
         for number, path in enumerate(self.part_paths()):
-            frame = pd.read_parquet(path)
+            frame = read_parquet(path)
             frame["_order"] = number
             frames.append(frame)
         if not frames:
@@ -333,7 +335,7 @@ def load_details(results_dir: str | Path, kind: str) -> pd.DataFrame:
                    if (m := PART_RE.match(p.name)) and m.group(1) in numbers)
     if not paths:
         raise FileNotFoundError(f"no {kind!r} details in {root} (run the sweep with details=[{kind!r}])")
-    frames = [pd.read_parquet(p).assign(_part=number) for number, p in enumerate(paths)]
+    frames = [read_parquet(p).assign(_part=number) for number, p in enumerate(paths)]
     table = pd.concat(frames, ignore_index=True)
     latest = table.groupby("run_id", sort=False, observed=True)["_part"].transform("max")
     return table[table["_part"] == latest].drop(columns="_part").reset_index(drop=True)
@@ -420,7 +422,45 @@ def _frame_to_text(frame: pd.DataFrame) -> str:
 
 
 def _frame_from_text(text: str) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(base64.b64decode(text)))
+    return read_parquet(base64.b64decode(text))
+
+
+def read_parquet(source: str | Path | bytes, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One Parquet file (a path, or its bytes) as a DataFrame, as ``pandas.read_parquet``
+    gives it, but read entirely in the calling thread: nothing of the read outlives the call.
+
+    Why not ``pandas.read_parquet``: for a local path pandas opens a Python file object
+    and hands it to pyarrow's dataset reader, which pre-buffers and decodes in pyarrow's
+    own thread pools and finishes tearing the read down there *after* returning; the
+    last of that releases buffers owned by Python, which takes the GIL. When the process
+    exits just then (an interrupted sweep reads its parts to count the runs kept, prints
+    one line and calls ``sys.exit(143)``), a pyarrow thread asks for the GIL while the
+    interpreter is finalizing, is made to exit, and its unwinding through C++ ends in
+    ``std::terminate``: "terminate called without an active exception", SIGABRT, exit
+    status -6 instead of 143 or 130 (apache/arrow#33975, #34314). It shows on a loaded
+    machine, when pyarrow's thread is descheduled for the moment that matters.
+
+    So pyarrow opens the file itself (its own file I/O, no Python object to release),
+    with the plain ``ParquetFile`` reader, no pre-buffering and no threads: every step
+    runs here and is over when this returns. Parts and details are a batch of runs
+    each, small enough that threads would gain nothing.
+    """
+    table = _read_table(source, columns)
+    frame = table.to_pandas(use_threads=False)
+    if table.schema.metadata and b"PANDAS_ATTRS" in table.schema.metadata:  # as pandas.read_parquet does
+        frame.attrs = json.loads(table.schema.metadata[b"PANDAS_ATTRS"])
+    return frame
+
+
+def _read_table(source: str | Path | bytes, columns: Sequence[str] | None = None):
+    """The pyarrow Table of one Parquet file, read in this thread only (see :func:`read_parquet`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    native = pa.BufferReader(source) if isinstance(source, (bytes, bytearray)) else str(source)
+    with pq.ParquetFile(native, pre_buffer=False) as file:
+        return file.read(columns=list(columns) if columns is not None else None, use_threads=False,
+                         use_pandas_metadata=True)
 
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
