@@ -33,9 +33,6 @@ class Arrivals:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, courier))
 
-    def follow_rules(self, model) -> None:
-        """Nothing to derive: each courier reads the rules from the agents at every hop."""
-
     def peek(self) -> float | None:
         """When the next arrival is due (None when nobody is on the road)."""
         return self._heap[0][0] if self._heap else None

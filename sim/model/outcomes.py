@@ -1,8 +1,9 @@
 """What a run measured: the outcomes policy readers ask about, as one flat dict.
 
-Every figure is derived from the ledger (shipments, events, flows over links), so that
-the summary, the tables and the maps can never disagree. Keys are stable: sweeps,
-comparisons and calibration select outcomes by these names.
+Every figure is derived from the ledger's books (totals, seizures by place and agency,
+the seizure log, flows over links), so that the summary, the tables and the maps can never
+disagree, and a run need not keep its shipment table to be summarised. Keys are stable:
+sweeps, comparisons and calibration select outcomes by these names.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import re
 import numpy as np
 import pandas as pd
 
+from sim.model.ledger import (BRIBES, BRIBES_USD, CONTROLLED_LET_RUN, CONTROLLED_SEIZED, CONTROLLED_SEIZED_G,
+                              GROUPS_SHUT, HOP_EVENTS, OFFICERS_CAUGHT, ORGANISATION_DAYS_DISRUPTED, PROTECTED_PASSAGES,
+                              PROTECTION_USD, REASSIGNED_G, ROUTES_SHUT, SEIZURE_OFFICER_DAYS, SEIZURES, STAGINGS,
+                              STAGINGS_UNCOVERED)
 from sim.model.network import CROSSING_KINDS
 from sim.model.policies import policy_cost_usd_per_year
-from sim.model.states import Outcome
+from sim.params import CONVEYANCES
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
 RUSSIA, EU_COUNTRIES = "RU", ("LT", "LV", "EE", "EU")
@@ -26,37 +31,54 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
 
 
-def summarise(model, ships: pd.DataFrame | None = None) -> dict[str, float]:
-    """All outcomes of a finished (or stopped) run (``ships``: the shipment table, if made)."""
+def summarise(model) -> dict[str, float]:
+    """All outcomes of a finished (or stopped) run."""
     ledger, network = model.ledger, model.network
-    ships = ledger.shipments_frame() if ships is None else ships
     nodes = {n.id: n for n in network.nodes}
+    seizures = _seizure_table(model)
     out: dict[str, float] = {
-        "shipments": float(len(ships)),
-        "hop_events": float(ledger.hop_events),
+        "shipments": float(ledger.n_shipments),
+        "hop_events": float(ledger.count(HOP_EVENTS)),
         "kg_entered": ledger.entered_g / 1000,
         "kg_seized": ledger.seized_g / 1000,
         "kg_delivered": ledger.delivered_g / 1000,
         "kg_in_transit": ledger.in_transit_g / 1000,
-        "seizures": float(ledger.seizures_count),
-        "bribes": float(ledger.bribes_count),
-        "bribes_usd": ledger.bribes_usd,
-        "officers_caught": float(ledger.officers_caught),
+        "seizures": float(ledger.count(SEIZURES)),
+        "bribes": float(ledger.count(BRIBES)),
+        "bribes_usd": ledger.total(BRIBES_USD),
+        "officers_caught": float(ledger.count(OFFICERS_CAUGHT)),
     }
     out["interdiction_rate"] = out["kg_seized"] / out["kg_entered"] if out["kg_entered"] else 0.0
-    out.update(_seizures_by_place(ships, nodes))
-    out.update(_deliveries(ships, nodes))
+    out.update(_seizures_by_place(seizures, nodes))
+    out.update(_deliveries(model, nodes))
     out.update(_border_flows(ledger, network, out))
     out.update(_crossings(model))
     out.update(_money(model))
-    out.update(_arrests(ships))
-    out.update(_conveyance_shares(ships))
-    out.update(_kazakh_statistics(model, ships, nodes))
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
-    out["mean_seizure_kg"] = float(seized["kg"].mean()) if len(seized) else 0.0
+    out.update(_arrests(seizures))
+    out.update(_conveyance_shares(model))
+    out.update(_kazakh_statistics(model, seizures, nodes))
+    out["mean_seizure_kg"] = out["kg_seized"] / out["seizures"] if out["seizures"] else 0.0
     out.update(_corruption(model))
     out.update(_policy_outcomes(model, out))   # true vs reported seizures, controlled deliveries, cost
     return out
+
+
+def _seizure_table(model) -> pd.DataFrame:
+    """The seizure log with names: node and agency ids, kg, nationality."""
+    ledger = model.ledger
+    log = ledger.seizure_log()
+    return pd.DataFrame({
+        "outcome_node": np.asarray(ledger.node_ids, dtype=object)[log["node"].to_numpy()],
+        "agency": np.asarray(ledger.agencies.names + [""], dtype=object)[log["agency"].to_numpy()],
+        "nationality": np.asarray(ledger.nationalities.names + [""], dtype=object)[log["nationality"].to_numpy()],
+        "kg": log["grams"].to_numpy() / 1000.0,
+    })
+
+
+def seized_kg_by_node(model) -> dict[str, float]:
+    """Kilos seized at each node where anything was."""
+    grams = model.ledger.books.seized_g_at.sum(axis=1)
+    return {model.node_ids[i]: float(grams[i]) / 1000 for i in np.flatnonzero(grams)}
 
 
 CORRUPTION_KINDS = ("bribe", "protection", "false couriers")
@@ -71,15 +93,16 @@ def _corruption(model) -> dict[str, float]:
     organisation pays; ``protection_usd``: what that cost the organisations.
     """
     ledger = model.ledger
-    out = {"corruption_cases_detected": float(ledger.officers_caught)}
+    out = {"corruption_cases_detected": float(ledger.count(OFFICERS_CAUGHT))}
+    cases = ledger.corruption_cases
     for kind in CORRUPTION_KINDS:
-        out[f"corruption_cases_{slug(kind)}"] = float(ledger.corruption_cases.get(kind, 0))
-    out["protected_passages"] = float(ledger.protected_passages)
-    out["protection_usd"] = ledger.protection_usd
-    out["seizure_officer_days"] = ledger.seizure_officer_days
-    out["routes_shut_knb"] = float(ledger.routes_shut)
-    out["groups_shut_knb"] = float(ledger.groups_shut)
-    out["kg_reassigned_disruption"] = ledger.reassigned_g / 1000
+        out[f"corruption_cases_{slug(kind)}"] = float(cases.get(kind, 0))
+    out["protected_passages"] = float(ledger.count(PROTECTED_PASSAGES))
+    out["protection_usd"] = ledger.total(PROTECTION_USD)
+    out["seizure_officer_days"] = ledger.total(SEIZURE_OFFICER_DAYS)
+    out["routes_shut_knb"] = float(ledger.count(ROUTES_SHUT))
+    out["groups_shut_knb"] = float(ledger.count(GROUPS_SHUT))
+    out["kg_reassigned_disruption"] = ledger.count(REASSIGNED_G) / 1000
     return out
 
 
@@ -91,25 +114,26 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
     ledger, nodes = model.ledger, model.network.nodes
     staged_by_border: dict[str, int] = {}
     staged_by_agency: dict[str, int] = {}
-    for (node, agency), grams in ledger.staged_g.items():
+    staged = ledger.staged_g
+    for (node, agency), grams in staged.items():
         n = nodes[node]
         if n.kind in CROSSING_KINDS and n.border:
             staged_by_border[n.border] = staged_by_border.get(n.border, 0) + grams
         staged_by_agency[slug(agency)] = staged_by_agency.get(slug(agency), 0) + grams
-    staged_kg = sum(ledger.staged_g.values()) / 1000
+    staged_kg = sum(staged.values()) / 1000
     true_kg = out["kg_seized"]
     result = {
         "kg_seized_true": true_kg,
         "kg_seized_reported": true_kg + staged_kg,
-        "seizures_reported": out["seizures"] + ledger.stagings,
+        "seizures_reported": out["seizures"] + ledger.count(STAGINGS),
         "kg_staged_false_couriers": staged_kg,
-        "false_courier_stagings": float(ledger.stagings),
-        "false_courier_stagings_uncovered": float(ledger.stagings_uncovered),
+        "false_courier_stagings": float(ledger.count(STAGINGS)),
+        "false_courier_stagings_uncovered": float(ledger.count(STAGINGS_UNCOVERED)),
         "reported_inflation": staged_kg / true_kg if true_kg else 0.0,
-        "controlled_deliveries": float(ledger.controlled_let_run),
-        "controlled_deliveries_seized": float(ledger.controlled_seized),
-        "kg_seized_controlled_delivery": ledger.controlled_seized_g / 1000,
-        "organisation_days_disrupted": float(ledger.organisation_days_disrupted),
+        "controlled_deliveries": float(ledger.count(CONTROLLED_LET_RUN)),
+        "controlled_deliveries_seized": float(ledger.count(CONTROLLED_SEIZED)),
+        "kg_seized_controlled_delivery": ledger.count(CONTROLLED_SEIZED_G) / 1000,
+        "organisation_days_disrupted": float(ledger.count(ORGANISATION_DAYS_DISRUPTED)),
         "policy_cost_usd": sum(policy_cost_usd_per_year(phase.params.world) * (phase.end_day - phase.start_day)
                                for phase in model.phases) / 365,   # each phase's policies for its days
     }
@@ -122,8 +146,7 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
     return result
 
 
-def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
+def _seizures_by_place(seized: pd.DataFrame, nodes) -> dict[str, float]:
     where = seized["outcome_node"].astype(str)
     country = where.map(lambda n: nodes[n].country)
     border = where.map(lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
@@ -143,13 +166,13 @@ def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
     return out
 
 
-def _deliveries(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    done = ships[ships["outcome"] == Outcome.DELIVERED]
-    country = done["outcome_node"].astype(str).map(lambda n: nodes[n].country)
+def _deliveries(model, nodes) -> dict[str, float]:
+    grams = model.ledger.books.delivered_g_at
+    country = np.array([nodes[n].country for n in model.node_ids], dtype=object)
     return {
-        "kg_delivered_kz": float(done.loc[country == "KZ", "kg"].sum()),
-        "kg_delivered_russia": float(done.loc[country == RUSSIA, "kg"].sum()),
-        "kg_delivered_eu": float(done.loc[country.isin(EU_COUNTRIES), "kg"].sum()),
+        "kg_delivered_kz": float(grams[country == "KZ"].sum()) / 1000,
+        "kg_delivered_russia": float(grams[country == RUSSIA].sum()) / 1000,
+        "kg_delivered_eu": float(grams[np.isin(country, EU_COUNTRIES)].sum()) / 1000,
     }
 
 
@@ -303,16 +326,16 @@ def _money(model) -> dict[str, float]:
     }
 
 
-def _arrests(ships: pd.DataFrame) -> dict[str, float]:
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
+def _arrests(seized: pd.DataFrame) -> dict[str, float]:
     counts = seized["nationality"].astype(str).value_counts()
     return {f"couriers_arrested_{nat}": float(n) for nat, n in counts.items()}
 
 
-def _conveyance_shares(ships: pd.DataFrame) -> dict[str, float]:
-    total = ships["kg"].sum()
-    by = ships.groupby(ships["conveyance"].astype(str))["kg"].sum()
-    return {f"share_kg_{c}": float(kg / total) if total else 0.0 for c, kg in by.items()}
+def _conveyance_shares(model) -> dict[str, float]:
+    """The share of the kilos sent by each conveyance that carried any."""
+    grams = model.ledger.books.dispatched_g
+    total = int(grams.sum())
+    return {f"share_kg_{c}": float(g / total) for c, g in zip(CONVEYANCES, grams.tolist()) if g > 0}
 
 
 # --- figures as Kazakh statistics report them (calibration targets) -------------------
@@ -321,7 +344,7 @@ HOME = "KZ"
 SIZE_QUANTILES = {"q25": 0.25, "median": 0.5, "q75": 0.75}
 
 
-def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
+def _kazakh_statistics(model, seized: pd.DataFrame, nodes) -> dict[str, float]:
     """Seizures in Kazakhstan by Kazakh agencies, the way Kazakh statistics count them.
 
     The Kazakh figures (002_3aa904e3dc1761f0.txt ¶2-4) count seizures made in Kazakhstan
@@ -341,7 +364,6 @@ def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
     """
     foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
     agencies = _kazakh_agencies(model, foreign_agencies)
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
     where = seized["outcome_node"].astype(str)
     agency = seized["agency"].astype(str)
     national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]

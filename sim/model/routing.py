@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numba
 import numpy as np
 
+from sim.model.beliefs import log_safe_at
 from sim.model.economics import trip_cost_per_kg
 from sim.model.network import CROSSING_KINDS, RouteNetwork
 from sim.params import CONVEYANCES, ConfigError, Params
@@ -68,6 +70,15 @@ class RouteMenu:
         self.starts = np.asarray(starts, dtype=np.intp)
         self.cost_per_kg = np.asarray([r.cost_per_kg for r in routes])
         self.log_path_size = np.log(_path_sizes(self.flat_index, self.starts))
+        # the distinct (node, conveyance) steps of the menu, and where each route's steps are among them
+        self.steps, self.step_position = np.unique(self.flat_index, return_inverse=True)
+        # the routes end to end, as a run's RouteBook keeps them
+        self.route_lengths = np.array([len(r.nodes) for r in routes], dtype=np.int64)
+        self.route_nodes = np.array([n for r in routes for n in r.nodes], dtype=np.int64)
+        self.route_arrive = np.array([d for r in routes for d in r.arrival_days], dtype=np.float64)
+        self.route_conveyance = np.array([conv_index[r.conveyance] for r in routes], dtype=np.int64)
+        self.route_km = np.array([r.km for r in routes], dtype=np.float64)
+        self.crossing_names, self.crossing_of_route = np.unique([r.crossings for r in routes], return_inverse=True)
 
     def expected_profit_per_kg(self, log_safe: np.ndarray) -> np.ndarray:
         """Expected profit per kilo of each route given log P(pass) per (node, conveyance)."""
@@ -94,13 +105,7 @@ class RouteMenu:
 @numba.njit(cache=True)
 def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_size, market_price, temperature, u,
                           tolerance):
-    """The path-size logit draw of :meth:`RouteMenu.choose` (compiled: it runs for every load).
-
-    Utility of a route: expected profit per kilo / temperature + log path size, where
-    expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
-    the product of P(pass) over the route's (node, conveyance) steps. Returns the index
-    picked by the uniform ``u`` and the route's perceived chance of loss.
-    """
+    """The path-size logit draw of :meth:`RouteMenu.choose`, given log P(pass) per step."""
     n = len(starts)
     log_arrive = np.empty(n)
     for r in range(n):
@@ -109,6 +114,19 @@ def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_si
         for k in range(starts[r], end):
             total += log_safe[flat_index[k]]
         log_arrive[r] = total
+    return pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance)
+
+
+@numba.njit(cache=True)
+def pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance):
+    """Path-size logit: the route picked by the uniform ``u``, and its perceived chance of loss.
+
+    Utility of a route: expected profit per kilo / temperature + log path size, where
+    expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
+    exp(``log_arrive``). Routes whose chance of loss exceeds ``tolerance`` are dropped
+    while any route is within it.
+    """
+    n = len(log_arrive)
     loss = -np.expm1(log_arrive)
     utility = (np.exp(log_arrive) * market_price - cost_per_kg) / temperature + log_path_size
     tolerable = loss <= tolerance
@@ -118,6 +136,118 @@ def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_si
     cumulative = np.cumsum(np.exp(utility - utility.max()))
     pick = min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), n - 1)
     return pick, loss[pick]
+
+
+BLOCKED_LOG_SAFE = math.log(1e-6)    # a node on a route the KNB shut: the load would surely be lost
+
+RouteArrays = namedtuple("RouteArrays", [
+    # one row per route: its nodes and days from departure to each (end to end in ``route_nodes``, ``route_arrive``)
+    "route_start", "route_length", "route_nodes", "route_arrive", "route_conveyance", "route_trip_cost_usd",
+    "route_crossings",
+    # one row per menu: its entries, its market's price, its distinct steps (end to end in ``menu_steps``)
+    "menu_start", "menu_len", "menu_price", "menu_step_start", "menu_n_steps", "menu_steps",
+    # one row per menu entry: the route, its cost per kilo, log path size, its steps among the menu's
+    "entry_route", "entry_cost_per_kg", "entry_log_path_size", "entry_position_start", "entry_n_positions",
+    "entry_positions",
+])
+
+
+@numba.njit(cache=True)
+def choose_route(book, menu, n_conveyances, prior_losses, prior_passages, losses, passages, scale, shut_until, o,
+                 day, temperature, tolerance, u):
+    """Organisation ``o``'s path-size logit choice in a menu, by expected profit per kilo under its beliefs.
+
+    Routes through a node where the KNB shut the organisation's channel count as sure
+    losses until the channel reopens. Returns the route (its row in ``book``) and its
+    perceived chance of loss. The beliefs are read once for each distinct step of the menu.
+    """
+    first_step, n_steps = book.menu_step_start[menu], book.menu_n_steps[menu]
+    log_safe = np.empty(n_steps)
+    for j in range(n_steps):
+        step = book.menu_steps[first_step + j]
+        if shut_until[o, step // n_conveyances] > day:
+            log_safe[j] = BLOCKED_LOG_SAFE
+        else:
+            log_safe[j] = log_safe_at(prior_losses, prior_passages, losses, passages, scale, o, step)
+    first, n = book.menu_start[menu], book.menu_len[menu]
+    log_arrive = np.empty(n)
+    for r in range(n):
+        e = first + r
+        total = 0.0
+        for k in range(book.entry_position_start[e], book.entry_position_start[e] + book.entry_n_positions[e]):
+            total += log_safe[book.entry_positions[k]]
+        log_arrive[r] = total
+    pick, loss = pick_by_utility(log_arrive, book.entry_cost_per_kg[first:first + n],
+                                 book.entry_log_path_size[first:first + n], book.menu_price[menu], temperature, u,
+                                 tolerance)
+    return book.entry_route[first + pick], loss
+
+
+class RouteBook:
+    """The route menus of one run and their routes, as arrays (route choice and the fast engine read them).
+
+    A menu gets its row, and its routes theirs, the first time it is used (:meth:`menu`);
+    ``routes[row]`` gives a route back. A route in two menus has a row in each. ``version``
+    changes when rows are added (the arrays are then made anew, on first use).
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.menus: list[RouteMenu] = []
+        self._menu_rows: dict[int, int] = {}
+        self._parts: dict[str, list[np.ndarray]] = {name: [] for name in RouteArrays._fields}
+        self._arrays: RouteArrays | None = None
+        self.version = 0
+
+    @property
+    def arrays(self) -> RouteArrays:
+        if self._arrays is None:
+            floats = {"route_arrive", "route_trip_cost_usd", "menu_price", "entry_cost_per_kg", "entry_log_path_size"}
+            self._arrays = RouteArrays(**{
+                name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64 if name in floats else np.int64)
+                for name, parts in self._parts.items()})
+        return self._arrays
+
+    def menu_row(self, menu: RouteMenu) -> int:
+        """The row of a menu already added."""
+        return self._menu_rows[id(menu)]
+
+    def menu(self, menu: RouteMenu, trip_cost_usd: np.ndarray, crossings: np.ndarray) -> int:
+        """The menu's row (added on first use, with each route's trip cost and crossings' code)."""
+        row = self._menu_rows.get(id(menu))
+        if row is not None:
+            return row
+        row = self._menu_rows[id(menu)] = len(self.menus)
+        first_route = len(self.routes)
+        self.menus.append(menu)
+        self.routes.extend(menu.routes)
+        parts = self._parts
+        n_routes = len(menu.routes)
+        node_start = sum(len(a) for a in parts["route_nodes"])
+        parts["route_start"].append(node_start + np.concatenate([[0], np.cumsum(menu.route_lengths[:-1])]))
+        parts["route_length"].append(menu.route_lengths)
+        parts["route_nodes"].append(menu.route_nodes)
+        parts["route_arrive"].append(menu.route_arrive)
+        parts["route_conveyance"].append(menu.route_conveyance)
+        parts["route_trip_cost_usd"].append(np.asarray(trip_cost_usd, dtype=np.float64))
+        parts["route_crossings"].append(np.asarray(crossings, dtype=np.int64))
+        entry_start = sum(len(a) for a in parts["entry_route"])
+        position_start = sum(len(a) for a in parts["entry_positions"])
+        parts["menu_start"].append(np.array([entry_start]))
+        parts["menu_len"].append(np.array([n_routes]))
+        parts["menu_price"].append(np.array([menu.market_price]))
+        parts["menu_step_start"].append(np.array([sum(len(a) for a in parts["menu_steps"])]))
+        parts["menu_n_steps"].append(np.array([len(menu.steps)]))
+        parts["menu_steps"].append(menu.steps.astype(np.int64))
+        parts["entry_route"].append(first_route + np.arange(n_routes))
+        parts["entry_cost_per_kg"].append(menu.cost_per_kg.astype(np.float64))
+        parts["entry_log_path_size"].append(menu.log_path_size.astype(np.float64))
+        parts["entry_position_start"].append(position_start + menu.starts.astype(np.int64))
+        parts["entry_n_positions"].append(np.diff(np.append(menu.starts, len(menu.flat_index))).astype(np.int64))
+        parts["entry_positions"].append(menu.step_position.astype(np.int64))
+        self._arrays = None
+        self.version += 1
+        return row
 
 
 def _path_sizes(flat_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
