@@ -77,6 +77,8 @@ class FastEngine:
             "load_sizes": model.load_sizes, "link_from": links.link_from, "link_to": links.link_to,
             "link_series": links.link_series, "today": model.today, "patrols_at": self.patrols_at,
             "n_patrols_at": self.n_patrols_at,
+            # scratch for the chances of the encounters at a node (patrols; a post's watchers and crews)
+            "chances": np.zeros(n_patrols), "post_chances": np.zeros(state.dims["W"] + 2),
         }
         return fields_of(state, model.ledger.books, model.routes.arrays, self.transit, others)
 

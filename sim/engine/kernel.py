@@ -23,11 +23,11 @@ import numba
 import numpy as np
 
 from sim.model import beliefs, inspection
-from sim.model.agents import choose_patrol_position, note_find
+from sim.model.agents import choose_patrol_position, corruptibility_draw, note_find
 from sim.model.corruption import (FIRST, HELD, bribe_acceptance_probability, bribe_offer_usd, deterrence_on,
                                   note_case, staging_probability)
 from sim.model.daily import day_figures
-from sim.model.draws import beta_variate, draw, first_to_fire, index_below, standard_normal, weighted_index
+from sim.model.draws import draw, first_to_fire, index_below, standard_normal, weighted_index
 from sim.model.economics import load_grams, staged_grams
 from sim.model.ledger import (CASE_BRIBE, CASE_FALSE_COURIERS, CASE_PROTECTION, CONTROLLED_LET_RUN, CONTROLLED_SEIZED,
                               CONTROLLED_SEIZED_G, GROUPS_SHUT, ORGANISATION_DAYS_DISRUPTED, REASSIGNED_G, ROUTES_SHUT,
@@ -65,8 +65,8 @@ Transit = namedtuple("Transit", [
     "slot_shipment", "slot_controlled", "free", "progress",
 ])
 
-#: events and seizures a hop may book at most, for the room check before each hop
-ROOM_EVENTS_PER_HOP, ROOM_CASES_PER_HOP = 32, 8
+#: event rows and corruption cases a hop may book at most, and the hops checked for at once
+ROOM_EVENTS_PER_HOP, ROOM_CASES_PER_HOP, ROOM_BATCH = 32, 8, 64
 
 
 @numba.njit(cache=True, inline="always")
@@ -318,20 +318,29 @@ def _room_for_a_load(w):
 
 
 @numba.njit(cache=True, inline="always")
-def _room_for_a_hop(w):
+def _room_for_hops(w, hops):
+    """Whether every buffer a hop may write to has room for ``hops`` more hops."""
     for p in range(len(w.patrol_active)):
-        if w.patrol_active[p] and w.patrol_n_finds[p] >= w.patrol_find_day.shape[1]:
+        if w.patrol_active[p] and w.patrol_n_finds[p] + hops > w.patrol_find_day.shape[1]:
             return False
-    return (room_for(w, 0, 1, ROOM_EVENTS_PER_HOP) and w.ring[HELD] + ROOM_CASES_PER_HOP <= len(w.cases)
+    return (room_for(w, 0, hops, hops * ROOM_EVENTS_PER_HOP) and w.ring[HELD] + hops * ROOM_CASES_PER_HOP <= len(w.cases)
             and w.progress[HEAP_SIZE] < len(w.heap_time))
 
 
 @numba.njit(cache=True)
 def move_couriers(w, until, model_day):
-    """Every courier due before ``until`` arrives, in time order (``Arrivals.run_until``)."""
+    """Every courier due before ``until`` arrives, in time order (``Arrivals.run_until``).
+
+    Room is checked for a batch of hops at a time (one hop's worth when the buffers are
+    nearly full), so that the check costs little per hop.
+    """
+    room = 0
     while w.progress[HEAP_SIZE] > 0 and w.heap_time[0] < until:
-        if not _room_for_a_hop(w):
-            return NEED_ROOM
+        if room == 0:
+            room = ROOM_BATCH if _room_for_hops(w, ROOM_BATCH) else 1 if _room_for_hops(w, 1) else 0
+            if room == 0:
+                return NEED_ROOM
+        room -= 1
         day = w.heap_time[0]
         slot = heap_pop(w)
         arrive(w, slot, day, model_day)
@@ -387,7 +396,7 @@ def meet(w, slot, node, day, model_day):
     n = w.n_patrols_at[node]
     if n > 0:
         c = w.slot_conveyance[slot]
-        chances = np.empty(n)
+        chances = w.chances
         for k in range(n):
             p = w.patrols_at[node, k]
             chances[k] = w.patrol_stop_prob[p, node] * w.patrol_p_detect[p, c]
@@ -424,7 +433,7 @@ def pass_post(w, slot, node, day, model_day):
         first_side = 0 if node_draw(w, node) < 0.5 else 1
         n_on_duty = 1
     n = n_watch + n_on_duty
-    chances = np.empty(n)
+    chances = w.post_chances
     for k in range(n_watch):
         chances[k] = w.watcher_p_spot[node, k, c]
     for j in range(n_on_duty):
@@ -540,10 +549,8 @@ def get_caught(w, officer, kind, day):
 
 @numba.njit(cache=True)
 def draw_corruptibility(w, officer):
-    k = w.rules[CONCENTRATION]
-    mean = w.officer_mean_corruptibility[officer]
-    return beta_variate(max(mean * k, 1e-6), max((1 - mean) * k, 1e-6), w.seed, w.keys, w.counters,
-                        w.officer_stream[officer])
+    return corruptibility_draw(w.officer_mean_corruptibility[officer], w.rules[CONCENTRATION], w.seed, w.keys,
+                               w.counters, w.officer_stream[officer])
 
 
 @numba.njit(cache=True)

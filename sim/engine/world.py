@@ -36,7 +36,8 @@ TRANSIT_FIELDS = ("heap_time", "heap_seq", "heap_slot", "slot_route", "slot_leg"
                   "progress")
 #: everything else: the random streams, deterrence, the rules in force, the daily figures
 OTHER_FIELDS = ("seed", "keys", "counters", "cases", "ring", "integrity", "rules", "prior_losses", "prior_passages",
-                "load_sizes", "link_from", "link_to", "link_series", "today", "patrols_at", "n_patrols_at")
+                "load_sizes", "link_from", "link_to", "link_series", "today", "patrols_at", "n_patrols_at",
+                "chances", "post_chances")
 #: The fields of a World, in order.
 FIELDS = (tuple(f"{TABLE_PREFIX[t]}_{c}" for t in TABLE_PREFIX for c in TABLES[t]) + Books._fields
           + RouteArrays._fields + TRANSIT_FIELDS + OTHER_FIELDS)
@@ -82,7 +83,8 @@ def _world_type() -> WorldType:
     others = {"seed": np.uint64(0), "keys": np.zeros(1, dtype=np.uint64), "counters": i8, "cases": integrity.cases,
               "ring": integrity.ring, "integrity": integrity.rules, "rules": f8, "prior_losses": f8,
               "prior_passages": f8, "load_sizes": np.zeros((5, 2)), "link_from": i8, "link_to": i8, "link_series": i8,
-              "today": np.zeros(len(DAILY_SERIES)), "patrols_at": np.zeros((2, 1), dtype=np.int64), "n_patrols_at": i8}
+              "today": np.zeros(len(DAILY_SERIES)), "patrols_at": np.zeros((2, 1), dtype=np.int64), "n_patrols_at": i8,
+              "chances": f8, "post_chances": f8}
     values = fields_of(RunState(2, 5, 1, 1, 1), Ledger(("a", "b"), 5).books, RouteBook().arrays, transit, others)
     return WorldType([(name, numba.typeof(values[name])) for name in FIELDS])
 

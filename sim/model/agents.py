@@ -38,7 +38,7 @@ import numpy as np
 from sim.model import beliefs, inspection
 from sim.model.beliefs import LossBeliefs
 from sim.model.corruption import bribe_acceptance_probability, bribe_offer_usd, staging_probability
-from sim.model.draws import first_to_fire, index_below, weighted_index
+from sim.model.draws import beta_variate, first_to_fire, index_below, weighted_index
 from sim.model.economics import load_grams, staged_grams
 from sim.model.ledger import (CONTROLLED_LET_RUN, CONTROLLED_SEIZED, CONTROLLED_SEIZED_G, GROUPS_SHUT,
                               ORGANISATION_DAYS_DISRUPTED, REASSIGNED_G, ROUTES_SHUT, SEIZURE_OFFICER_DAYS,
@@ -469,15 +469,29 @@ class Officer(mesa.Agent):
     agency_code = Column("officers", "agency")   # its agency's code (``model.ledger.agencies``)
     stream = Column("officers")
 
-    def __init__(self, model: NorthernRouteModel, post: str, agency: int, mean_corruptibility: float,
-                 stream: int) -> None:
+    def __init__(self, model: NorthernRouteModel, row: int, post: str) -> None:
         super().__init__(model)
-        self.row = model.state.add_officer()
-        model.officer_at.append(self)
+        self.row = row
         self.post = post
-        self.agency_code, self.stream, self.mean_corruptibility = agency, stream, mean_corruptibility
-        model.state.officers.active[self.row] = True
-        self.corruptibility = self.draw_corruptibility()
+
+    @classmethod
+    def hire(cls, model: NorthernRouteModel, n: int, post: str, agency: int, mean_corruptibility: float,
+             stream: int) -> list[Officer]:
+        """``n`` new officers of a crew (its agency's code, the post's level of corruption, the crew's
+        stream), each with a corruptibility drawn around that level (:meth:`draw_corruptibility`)."""
+        if n <= 0:
+            return []
+        state = model.state
+        rows = [state.add_officer() for _ in range(n)]
+        table = state.officers
+        table.agency[rows], table.stream[rows], table.mean_corruptibility[rows] = agency, stream, mean_corruptibility
+        table.active[rows], table.bribes_taken[rows] = True, 0
+        k = model.world.inspection.officer_corruptibility_concentration
+        table.corruptibility[rows] = draw_corruptibilities(mean_corruptibility, k, n, model.streams.seed,
+                                                           model.streams.keys, model.streams.counters, stream)
+        officers = [cls(model, row, post) for row in rows]
+        model.officer_at.extend(officers)
+        return officers
 
     @property
     def agency(self) -> str:
@@ -489,8 +503,8 @@ class Officer(mesa.Agent):
     def draw_corruptibility(self) -> float:
         """Willingness to take bribes, drawn (Beta) around the post's level."""
         k = self.model.world.inspection.officer_corruptibility_concentration
-        mean = self.mean_corruptibility
-        return self.model.streams.beta(max(mean * k, 1e-6), max((1 - mean) * k, 1e-6), self.stream)
+        return corruptibility_draw(self.mean_corruptibility, k, self.model.streams.seed, self.model.streams.keys,
+                                   self.model.streams.counters, self.stream)
 
     def takes_bribe(self, bribe_usd: float, day: float) -> bool:
         """Weigh the bribe against the fear of being caught; maybe get caught."""
@@ -738,11 +752,32 @@ def choose_patrol_position(find_day, find_node, first_find, n_finds, memory_days
     while n_finds[p] > 0 and find_day[p, first_find[p]] < horizon:
         first_find[p] = (first_find[p] + 1) % size
         n_finds[p] -= 1
-    finds = np.zeros(n_area[p])
+    weights = np.zeros(n_area[p])               # finds at each node of the area, then the cumulative weights
     for j in range(n_finds[p]):
         node = find_node[p, (first_find[p] + j) % size]
         for a in range(n_area[p]):
             if area[p, a] == node:
-                finds[a] += 1.0
-    weights = 1.0 + intelligence_weight[p] * finds
-    return area[p, weighted_index(np.cumsum(weights), n_area[p], u)]
+                weights[a] += 1.0
+    total = 0.0
+    for a in range(n_area[p]):
+        total += 1.0 + intelligence_weight[p] * weights[a]
+        weights[a] = total
+    return area[p, weighted_index(weights, n_area[p], u)]
+
+
+# --- officers' corruptibility: compiled, both engines call it --------------------------
+
+@numba.njit(cache=True)
+def corruptibility_draw(mean, concentration, seed, keys, counters, stream):
+    """An officer's willingness to take bribes: Beta with the post's mean and the concentration."""
+    return beta_variate(max(mean * concentration, 1e-6), max((1 - mean) * concentration, 1e-6), seed, keys, counters,
+                        stream)
+
+
+@numba.njit(cache=True)
+def draw_corruptibilities(mean, concentration, n, seed, keys, counters, stream):
+    """``n`` officers' corruptibility, drawn one after the other from the crew's stream."""
+    out = np.empty(n)
+    for k in range(n):
+        out[k] = corruptibility_draw(mean, concentration, seed, keys, counters, stream)
+    return out

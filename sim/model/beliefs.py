@@ -38,7 +38,7 @@ def forget(scale, keep_per_day, losses, passages, o, days):
     """Organisation ``o`` discounts all its evidence by the days elapsed (the prior is never forgotten)."""
     keep = keep_per_day[o]
     if keep < 1.0:
-        scale[o] *= keep ** days
+        scale[o] *= keep if days == 1.0 else keep ** days
         if scale[o] < RESCALE_BELOW:
             for step in range(losses.shape[1]):
                 losses[o, step] *= scale[o]

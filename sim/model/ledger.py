@@ -425,8 +425,8 @@ class Ledger:
         return pd.DataFrame({
             "shipment_id": b.ev_shipment[:n].copy(),
             "day": b.ev_day[:n].copy(),
-            "node": pd.Categorical.from_codes(b.ev_node[:n], categories=list(self.node_ids)),
-            "event": pd.Categorical.from_codes(b.ev_event[:n], categories=list(EVENT_CODES)),
+            "node": _codes(b.ev_node[:n], self._node_dtype()),
+            "event": _codes(b.ev_event[:n], _EVENT_DTYPE),
             "agency": _categories(b.ev_agency[:n], self.agencies.names),
             "bribe_usd": b.ev_bribe_usd[:n].copy(),
         })
@@ -455,25 +455,27 @@ class Ledger:
         return self._shipment_frame(0, int(b.counts[SHIPMENTS] - b.counts[SHIPMENTS_FLUSHED]))
 
     def _shipment_frame(self, start: int, stop: int) -> pd.DataFrame:
-        b, nodes = self.books, list(self.node_ids)
+        b = self.books
         rows = slice(start, stop)
         first_id = int(b.counts[SHIPMENTS_FLUSHED]) + start
         org = b.sh_org[rows]
         org_types = sorted(set(self.org_types))
         type_code = np.array([org_types.index(t) for t in self.org_types], dtype=I8)
+        node, codes = self._node_dtype(), _codes
         frame = pd.DataFrame({
             "shipment_id": np.arange(first_id, first_id + stop - start, dtype=I8),
-            "organisation": pd.Categorical(np.asarray(self.org_ids, dtype=I8)[org], categories=sorted(self.org_ids)),
-            "org_type": pd.Categorical.from_codes(type_code[org], categories=org_types),
-            "conveyance": pd.Categorical.from_codes(b.sh_conveyance[rows], categories=list(CONVEYANCES)),
-            "origin": pd.Categorical.from_codes(b.sh_origin[rows], categories=nodes),
-            "market": pd.Categorical.from_codes(b.sh_market[rows], categories=nodes),
+            # organisations' Mesa ids, in row order (they were made in that order: ascending)
+            "organisation": codes(org, pd.CategoricalDtype(self.org_ids)),
+            "org_type": codes(type_code[org], pd.CategoricalDtype(org_types)),
+            "conveyance": codes(b.sh_conveyance[rows], _CONVEYANCE_DTYPE),
+            "origin": codes(b.sh_origin[rows], node),
+            "market": codes(b.sh_market[rows], node),
             "grams": b.sh_grams[rows].copy(),
-            "nationality": pd.Categorical.from_codes(b.sh_nationality[rows], categories=self.nationalities.names),
-            "crossings": pd.Categorical.from_codes(b.sh_crossings[rows], categories=self.crossings.names),
+            "nationality": codes(b.sh_nationality[rows], pd.CategoricalDtype(self.nationalities.names)),
+            "crossings": codes(b.sh_crossings[rows], pd.CategoricalDtype(self.crossings.names)),
             "day_dispatched": b.sh_day_dispatched[rows].copy(),
-            "outcome": pd.Categorical.from_codes(b.sh_outcome[rows], categories=[o.value for o in OUTCOMES]),
-            "outcome_node": pd.Categorical.from_codes(b.sh_outcome_node[rows], categories=nodes),
+            "outcome": codes(b.sh_outcome[rows], _OUTCOME_DTYPE),
+            "outcome_node": codes(b.sh_outcome_node[rows], node),
             "outcome_day": b.sh_outcome_day[rows].copy(),
             "agency": _categories(b.sh_agency[rows], self.agencies.names),
             "bribes_usd": b.sh_bribes_usd[rows].copy(),
@@ -481,6 +483,21 @@ class Ledger:
         }, columns=list(SHIPMENT_COLUMNS))
         frame["kg"] = frame["grams"] / 1000.0
         return frame
+
+    def _node_dtype(self) -> pd.CategoricalDtype:
+        if getattr(self, "_nodes", None) is None:
+            self._nodes = pd.CategoricalDtype(list(self.node_ids))
+        return self._nodes
+
+
+_CONVEYANCE_DTYPE = pd.CategoricalDtype(list(CONVEYANCES))
+_OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in OUTCOMES])
+_EVENT_DTYPE = pd.CategoricalDtype(list(EVENT_CODES))
+
+
+def _codes(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """A categorical from codes the books wrote (valid by construction: -1 for none)."""
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
 def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:

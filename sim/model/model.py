@@ -38,7 +38,7 @@ from mesa.agent import AgentSet
 import numpy as np
 
 from sim.model import inspection
-from sim.model.adaptation import AgencyAllocation, is_first_of_month
+from sim.model.adaptation import AgencyAllocation
 from sim.model.agents import Checkpoint, MobilePatrol, Officer, PostSide, TraffickingOrganisation, Watchers
 from sim.model.beliefs import prior_arrays
 from sim.model.corruption import Integrity
@@ -46,14 +46,14 @@ from sim.model.daily import DailySeries, DAILY_SERIES, day_figures, flow_links
 from sim.model.deployment import deployed
 from sim.model.draws import Streams
 from sim.model.economics import price_at, trip_cost_usd
-from sim.model.ledger import REASSIGNED_G, Ledger
+from sim.model.ledger import REASSIGNED_G, Ledger, Vocabulary
 from sim.model.network import POST_KINDS, build_network
 from sim.model.outcomes import flow_edges
 from sim.model.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
 from sim.model.routing import RouteBook, RouteMenu, build_route_menus
 from sim.model.state import RunState
 from sim.params import CONVEYANCES, ConfigError, Params
-from sim.timeline import phases
+from sim.timeline import month_bounds, phases
 
 
 class NorthernRouteModel(mesa.Model):
@@ -102,6 +102,7 @@ class NorthernRouteModel(mesa.Model):
         self.phase = 0
         self.horizon_days = params.horizon_days
         self.day = 0
+        self.month_starts = frozenset(first for first, _, _ in month_bounds(self.start_date, self.horizon_days)[1:])
 
         self.node_ids = tuple(n.id for n in params.network.nodes)
         self.streams = Streams(self.seed)      # every random number of the run (sim.model.draws)
@@ -181,7 +182,7 @@ class NorthernRouteModel(mesa.Model):
     def adapt_agencies(self) -> None:
         """On the first day of each calendar month, agencies move capacity among their posts
         as the adaptation rule in force says (:mod:`sim.model.adaptation`); the posts concerned follow."""
-        if is_first_of_month(self.start_date, self.day) and self.allocation.month(self, self.day):
+        if self.day in self.month_starts and self.allocation.month(self, self.day):
             self._refresh_posts()
             self._refresh_patrols()
 
@@ -272,6 +273,7 @@ class NorthernRouteModel(mesa.Model):
         changes nothing (common random numbers).
         """
         self.settings = policy_settings(self.world)
+        self._detection_by_methods: dict[tuple[str, ...], list[float]] = {}
         corruption = self.world.corruption
         if self.integrity is None:
             self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case,
@@ -370,15 +372,13 @@ class NorthernRouteModel(mesa.Model):
         targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
         sides = self.state.sides
         sides.targeting[i, j] = targeting
-        sides.p_detect[i, j] = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
-                                                                 for m in profile.methods) for c in CONVEYANCES]
+        sides.p_detect[i, j] = self._detection(profile.methods)
         sides.p_inspect[i, j] = [inspection.share_inspected(capacity, traffic, t) for t in targeting]
         side.staff, side.capacity, side.licit_traffic = profile.staff, capacity, traffic
         staff = max(1, math.ceil(profile.staff))
         self.state.grow("B", staff + 1)           # the ring of officers tied up holds the whole crew
         stream = self.streams.number(f"crew:{agency}", i)
-        side.officers.extend(Officer(self, node.id, code, profile.corruption, stream)
-                             for _ in range(staff - len(side.officers)))
+        side.officers.extend(Officer.hire(self, staff - len(side.officers), node.id, code, profile.corruption, stream))
         self._let_go(side, staff)
         return side
 
@@ -391,8 +391,7 @@ class NorthernRouteModel(mesa.Model):
         watchers.agency_code = code
         self.state.watchers.p_spot[i, w] = watch.spot_prob
         stream = self.streams.number(f"watchers:{watch.agency}", i)
-        watchers.officers = [Officer(self, self.node_ids[i], code, watch.corruption, stream)
-                             for _ in range(watch.officers)]
+        watchers.officers = Officer.hire(self, watch.officers, self.node_ids[i], code, watch.corruption, stream)
         self._write_roster(watchers)
         return watchers
 
@@ -422,6 +421,16 @@ class NorthernRouteModel(mesa.Model):
         table.roster[crew.row] = -1
         table.roster[crew.row + (slice(0, n),)] = [o.row for o in crew.officers]
         table.n_officers[crew.row] = n
+
+    def _detection(self, methods: tuple[str, ...]) -> list[float]:
+        """The chance that these inspection methods find a load, by conveyance (its concealment)."""
+        found = self._detection_by_methods.get(methods)
+        if found is None:
+            world = self.world
+            found = self._detection_by_methods[methods] = [
+                inspection.detection_probability([world.detection[m][world.conveyances[c].concealment] for m in methods])
+                for c in CONVEYANCES]
+        return found
 
     def _traffic_factor(self, node) -> float:
         """Licit traffic at a post relative to 2009: the regime's on the Kazakh-Russian border.
@@ -462,8 +471,8 @@ class NorthernRouteModel(mesa.Model):
                 if have[(group, agency)] >= wanted[(group, agency)]:
                     continue
                 have[(group, agency)] += 1
-                officer = Officer(self, f"patrol:{group}", self.ledger.agency(agency), spec.corruption,
-                                  self.streams.number(f"patrol-officer:{group}", self._patrols_made))
+                officer, = Officer.hire(self, 1, f"patrol:{group}", self.ledger.agency(agency), spec.corruption,
+                                        self.streams.number(f"patrol-officer:{group}", self._patrols_made))
                 self.patrols.add(MobilePatrol(self, group, officer, self.streams.number("patrol", self._patrols_made)))
                 self._patrols_made += 1
             for patrol in self.patrols:
@@ -483,8 +492,7 @@ class NorthernRouteModel(mesa.Model):
         patrols.stop_prob[p] = 0.0
         for node, chance in self._stop_prob(spec, patrol.officer.agency, area).items():
             patrols.stop_prob[p, node] = chance
-        patrols.p_detect[p] = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
-                                                                for m in spec.methods) for c in CONVEYANCES]
+        patrols.p_detect[p] = self._detection(spec.methods)
         patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
         if patrol.position not in area:
             patrol.position = area[0]
@@ -515,6 +523,7 @@ class NorthernRouteModel(mesa.Model):
         if route_key != self._route_key:
             routes = build_route_menus(self.params, self.network)
             menus = {t: self._menus_for(t, spec, routes) for t, spec in world.organisations.items() if spec.count}
+            self._book_menus([menu for by_market in menus.values() for menu in by_market.values()])
             self._route_key = route_key
         self.prior_losses, self.prior_passages = prior_arrays(self._prior_risk(), world.learning.prior_strength)
         yearly_g = world.flow.heroin_kg_per_year * world.flow.supply_multiplier * 1000
@@ -566,9 +575,25 @@ class NorthernRouteModel(mesa.Model):
         menus = routes.menus.get(key)
         if menus is None:
             menus = routes.menus[key] = self._build_menus(org_type, spec, routes)
-        for menu in menus.values():
-            self._book_menu(menu)
         return menus
+
+    def _book_menus(self, menus: list[RouteMenu]) -> None:
+        """The menus in the run's route book. A run's first book is made once per process for
+        the same menus and trip costs (sweeps run many runs in one process) and copied."""
+        specs = self.world.conveyances
+        key = (tuple(map(id, menus)), tuple((specs[c].fixed_cost_usd, specs[c].courier_pay_usd_per_km) for c in CONVEYANCES))
+        first = not self.routes.menus
+        cached = _FIRST_BOOKS.get(key) if first else None
+        if cached is not None and all(a is b for a, b in zip(cached[0], menus)):
+            self.routes = cached[1].copy()
+            self.ledger.crossings = Vocabulary(cached[2])
+            return
+        for menu in menus:
+            self._book_menu(menu)
+        if first:
+            if len(_FIRST_BOOKS) >= 8:
+                _FIRST_BOOKS.pop(next(iter(_FIRST_BOOKS)))
+            _FIRST_BOOKS[key] = (list(menus), self.routes.copy(), list(self.ledger.crossings.names))
 
     def _book_menu(self, menu: RouteMenu) -> None:
         """A menu in the run's route book, with what each trip costs and its crossings' codes."""
@@ -599,6 +624,10 @@ class NorthernRouteModel(mesa.Model):
         for i, node in enumerate(self.network.nodes):
             risk[i, :] = prior.get(node.kind, 0.0)
         return risk
+
+
+#: (the menus, trip costs) -> (the menus, kept alive, the route book, crossings' names): see ``_book_menus``
+_FIRST_BOOKS: dict = {}
 
 
 def fresh_seed() -> int:

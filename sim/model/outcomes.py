@@ -35,7 +35,7 @@ def summarise(model) -> dict[str, float]:
     """All outcomes of a finished (or stopped) run."""
     ledger, network = model.ledger, model.network
     nodes = {n.id: n for n in network.nodes}
-    seizures = _seizure_table(model)
+    places = _Places(network.nodes)
     out: dict[str, float] = {
         "shipments": float(ledger.n_shipments),
         "hop_events": float(ledger.count(HOP_EVENTS)),
@@ -49,30 +49,27 @@ def summarise(model) -> dict[str, float]:
         "officers_caught": float(ledger.count(OFFICERS_CAUGHT)),
     }
     out["interdiction_rate"] = out["kg_seized"] / out["kg_entered"] if out["kg_entered"] else 0.0
-    out.update(_seizures_by_place(seizures, nodes))
+    out.update(_seizures_by_place(model, places))
     out.update(_deliveries(model, nodes))
     out.update(_border_flows(ledger, network, out))
     out.update(_crossings(model))
     out.update(_money(model))
-    out.update(_arrests(seizures))
+    out.update(_arrests(model))
     out.update(_conveyance_shares(model))
-    out.update(_kazakh_statistics(model, seizures, nodes))
+    out.update(_kazakh_statistics(model, places, nodes))
     out["mean_seizure_kg"] = out["kg_seized"] / out["seizures"] if out["seizures"] else 0.0
     out.update(_corruption(model))
     out.update(_policy_outcomes(model, out))   # true vs reported seizures, controlled deliveries, cost
     return out
 
 
-def _seizure_table(model) -> pd.DataFrame:
-    """The seizure log with names: node and agency ids, kg, nationality."""
-    ledger = model.ledger
-    log = ledger.seizure_log()
-    return pd.DataFrame({
-        "outcome_node": np.asarray(ledger.node_ids, dtype=object)[log["node"].to_numpy()],
-        "agency": np.asarray(ledger.agencies.names + [""], dtype=object)[log["agency"].to_numpy()],
-        "nationality": np.asarray(ledger.nationalities.names + [""], dtype=object)[log["nationality"].to_numpy()],
-        "kg": log["grams"].to_numpy() / 1000.0,
-    })
+class _Places:
+    """What the summary asks of each node, as arrays by node index."""
+
+    def __init__(self, nodes) -> None:
+        self.country = np.array([n.country for n in nodes], dtype=object)
+        self.kind = np.array([n.kind for n in nodes], dtype=object)
+        self.crossing_border = np.array([n.border if n.kind in CROSSING_KINDS else None for n in nodes], dtype=object)
 
 
 def seized_kg_by_node(model) -> dict[str, float]:
@@ -146,23 +143,24 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
     return result
 
 
-def _seizures_by_place(seized: pd.DataFrame, nodes) -> dict[str, float]:
-    where = seized["outcome_node"].astype(str)
-    country = where.map(lambda n: nodes[n].country)
-    border = where.map(lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
-    kind = where.map(lambda n: nodes[n].kind)
+def _seizures_by_place(model, places: _Places) -> dict[str, float]:
+    books = model.ledger.books
+    kg = books.seized_g_at.sum(axis=1) / 1000            # by node
+    country, border = places.country, places.crossing_border
     out = {
-        "kg_seized_kz": float(seized.loc[country == "KZ", "kg"].sum()),
-        "kg_seized_kz_internal": float(seized.loc[(country == "KZ") & border.isna(), "kg"].sum()),
-        "kg_seized_transit_countries": float(seized.loc[country.isin(TRANSIT_COUNTRIES), "kg"].sum()),
-        "kg_seized_ru": float(seized.loc[country == RUSSIA, "kg"].sum()),
-        "kg_seized_eu_border": float(seized.loc[country.isin(EU_COUNTRIES), "kg"].sum()),
-        "kg_seized_green_border": float(seized.loc[kind == "green_crossing", "kg"].sum()),
+        "kg_seized_kz": float(kg[country == "KZ"].sum()),
+        "kg_seized_kz_internal": float(kg[(country == "KZ") & (border == None)].sum()),   # noqa: E711 (elementwise)
+        "kg_seized_transit_countries": float(kg[np.isin(country, TRANSIT_COUNTRIES)].sum()),
+        "kg_seized_ru": float(kg[country == RUSSIA].sum()),
+        "kg_seized_eu_border": float(kg[np.isin(country, EU_COUNTRIES)].sum()),
+        "kg_seized_green_border": float(kg[places.kind == "green_crossing"].sum()),
     }
     for b in ("af_tj", "af_uz", "af_tm", "tj_kg", "tj_uz", "kz_kg", "kz_uz", "kz_tm", "kz_ru", "eu_external"):
-        out[f"kg_seized_border_{b}"] = float(seized.loc[border == b, "kg"].sum())
-    for agency, kg in seized.groupby(seized["agency"].astype(str))["kg"].sum().items():
-        out[f"kg_seized_agency_{slug(agency)}"] = float(kg)
+        out[f"kg_seized_border_{b}"] = float(kg[border == b].sum())
+    by_agency = books.seizures_at.sum(axis=0)
+    grams = books.seized_g_at.sum(axis=0)
+    for a in sorted(np.flatnonzero(by_agency), key=lambda a: model.ledger.agencies.names[a]):
+        out[f"kg_seized_agency_{slug(model.ledger.agencies.names[a])}"] = float(grams[a]) / 1000
     return out
 
 
@@ -326,9 +324,12 @@ def _money(model) -> dict[str, float]:
     }
 
 
-def _arrests(seized: pd.DataFrame) -> dict[str, float]:
-    counts = seized["nationality"].astype(str).value_counts()
-    return {f"couriers_arrested_{nat}": float(n) for nat, n in counts.items()}
+def _arrests(model) -> dict[str, float]:
+    """Couriers arrested, by nationality (most first)."""
+    ledger = model.ledger
+    counts = np.bincount(ledger.books.sz_nationality[:ledger.count(SEIZURES)], minlength=len(ledger.nationalities))
+    order = sorted(np.flatnonzero(counts), key=lambda k: -counts[k])
+    return {f"couriers_arrested_{ledger.nationalities.names[k]}": float(counts[k]) for k in order}
 
 
 def _conveyance_shares(model) -> dict[str, float]:
@@ -344,7 +345,7 @@ HOME = "KZ"
 SIZE_QUANTILES = {"q25": 0.25, "median": 0.5, "q75": 0.75}
 
 
-def _kazakh_statistics(model, seized: pd.DataFrame, nodes) -> dict[str, float]:
+def _kazakh_statistics(model, places: _Places, nodes) -> dict[str, float]:
     """Seizures in Kazakhstan by Kazakh agencies, the way Kazakh statistics count them.
 
     The Kazakh figures (002_3aa904e3dc1761f0.txt ¶2-4) count seizures made in Kazakhstan
@@ -362,37 +363,42 @@ def _kazakh_statistics(model, seized: pd.DataFrame, nodes) -> dict[str, float]:
     - ``foreign_couriers_arrested_kz`` and ``share_foreign_arrested_kz_<NAT>``: foreign
       couriers arrested in Kazakhstan and their nationalities' shares.
     """
+    ledger = model.ledger
+    names = ledger.agencies.names
     foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
     agencies = _kazakh_agencies(model, foreign_agencies)
-    where = seized["outcome_node"].astype(str)
-    agency = seized["agency"].astype(str)
-    national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]
-    n_national = len(national)
+    n = ledger.count(SEIZURES)
+    b = ledger.books
+    node, agency, grams, nationality = b.sz_node[:n], b.sz_agency[:n], b.sz_grams[:n], b.sz_nationality[:n]
+    foreign_codes = [k for k, name in enumerate(names) if name in foreign_agencies]
+    national = (places.country[node] == HOME) & ~np.isin(agency, foreign_codes)
+    n_national = int(national.sum())
     out: dict[str, float] = {
-        "kg_seized_kz_national": float(national["kg"].sum()),
+        "kg_seized_kz_national": float(grams[national].sum()) / 1000,
         "seizures_kz_national": float(n_national),
     }
-    by_agency = national.groupby(national["agency"].astype(str))["kg"].agg(["sum", "count"])
-    for name in sorted(agencies | set(by_agency.index)):
-        kg, count = (by_agency.loc[name, "sum"], by_agency.loc[name, "count"]) if name in by_agency.index else (0, 0)
-        out[f"kg_seized_kz_agency_{slug(name)}"] = float(kg)
-        out[f"seizures_kz_agency_{slug(name)}"] = float(count)
-    border = national["outcome_node"].astype(str).map(
-        lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
+    kg_by = np.bincount(agency[national], weights=grams[national], minlength=len(names)) / 1000
+    count_by = np.bincount(agency[national], minlength=len(names))
+    for name in sorted(agencies | {names[k] for k in np.flatnonzero(count_by)}):
+        k = names.index(name) if name in names else None
+        out[f"kg_seized_kz_agency_{slug(name)}"] = float(kg_by[k]) if k is not None else 0.0
+        out[f"seizures_kz_agency_{slug(name)}"] = float(count_by[k]) if k is not None else 0.0
+    border = places.crossing_border[node[national]]
     kz_borders = sorted({n.border for n in nodes.values() if n.country == HOME and n.kind in CROSSING_KINDS and n.border})
-    for b in kz_borders:
-        out[f"share_seizures_kz_border_{b}"] = float((border == b).sum() / n_national) if n_national else 0.0
-    out["share_seizures_kz_inland"] = float(border.isna().sum() / n_national) if n_national else 0.0
-    sizes = national["kg"].to_numpy(float)
+    for b_ in kz_borders:
+        out[f"share_seizures_kz_border_{b_}"] = float((border == b_).sum() / n_national) if n_national else 0.0
+    out["share_seizures_kz_inland"] = float((border == None).sum() / n_national) if n_national else 0.0   # noqa: E711
+    sizes = grams[national] / 1000
     for name, q in SIZE_QUANTILES.items():
-        out[f"seizure_kg_{name}_kz"] = float(pd.Series(sizes).quantile(q)) if n_national else float("nan")
-    nationality = national["nationality"].astype(str)
-    foreign = nationality[nationality != HOME]
+        out[f"seizure_kg_{name}_kz"] = float(np.quantile(sizes, q)) if n_national else float("nan")
+    nat_names = np.asarray(ledger.nationalities.names + [""], dtype=object)[nationality[national]]
+    foreign = nat_names[nat_names != HOME]
     out["foreign_couriers_arrested_kz"] = float(len(foreign))
-    counts = foreign.value_counts()
+    found, counts = np.unique(foreign.astype(str), return_counts=True) if len(foreign) else ([], [])
+    by_nat = dict(zip(found, counts))
     known = {nat for org in model.world.organisations.values() for nat in org.courier_nationalities} - {HOME}
-    for nat in sorted(known | set(counts.index)):
-        out[f"share_foreign_arrested_kz_{nat}"] = float(counts.get(nat, 0) / len(foreign)) if len(foreign) else 0.0
+    for nat in sorted(known | set(by_nat)):
+        out[f"share_foreign_arrested_kz_{nat}"] = float(by_nat.get(nat, 0) / len(foreign)) if len(foreign) else 0.0
     return out
 
 

@@ -124,18 +124,34 @@ def pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temper
     Utility of a route: expected profit per kilo / temperature + log path size, where
     expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
     exp(``log_arrive``). Routes whose chance of loss exceeds ``tolerance`` are dropped
-    while any route is within it.
+    while any route is within it (chance of loss <= tolerance: log P(arrive) >= log(1 - tolerance)).
     """
     n = len(log_arrive)
-    loss = -np.expm1(log_arrive)
-    utility = (np.exp(log_arrive) * market_price - cost_per_kg) / temperature + log_path_size
-    tolerable = loss <= tolerance
-    n_tolerable = tolerable.sum()
-    if 0 < n_tolerable < n:
-        utility = np.where(tolerable, utility, -np.inf)
-    cumulative = np.cumsum(np.exp(utility - utility.max()))
-    pick = min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), n - 1)
-    return pick, loss[pick]
+    floor = math.log1p(-tolerance) if tolerance < 1.0 else -math.inf
+    n_within = 0
+    for r in range(n):
+        if log_arrive[r] >= floor:
+            n_within += 1
+    only_within = 0 < n_within < n
+    utility = np.empty(n)
+    best = -math.inf
+    for r in range(n):
+        if only_within and log_arrive[r] < floor:
+            utility[r] = -math.inf
+        else:
+            utility[r] = (math.exp(log_arrive[r]) * market_price - cost_per_kg[r]) / temperature + log_path_size[r]
+        best = max(best, utility[r])
+    total = 0.0
+    for r in range(n):
+        total += math.exp(utility[r] - best)
+        utility[r] = total                     # now the cumulative weight
+    target = u * total
+    pick = n - 1
+    for r in range(n):
+        if utility[r] > target:
+            pick = r
+            break
+    return pick, -math.expm1(log_arrive[pick])
 
 
 BLOCKED_LOG_SAFE = math.log(1e-6)    # a node on a route the KNB shut: the load would surely be lost
@@ -207,6 +223,14 @@ class RouteBook:
                 name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64 if name in floats else np.int64)
                 for name, parts in self._parts.items()})
         return self._arrays
+
+    def copy(self) -> RouteBook:
+        """A book with the same rows, that grows on its own (the arrays are shared, never written)."""
+        book = RouteBook()
+        book.routes, book.menus, book._menu_rows = list(self.routes), list(self.menus), dict(self._menu_rows)
+        book._parts = {name: list(parts) for name, parts in self._parts.items()}
+        book._arrays = self.arrays
+        return book
 
     def menu_row(self, menu: RouteMenu) -> int:
         """The row of a menu already added."""
