@@ -148,8 +148,8 @@ def _dictionary(column: pd.Series) -> pa.DictionaryArray:
     """A categorical column as an Arrow dictionary of its categories (missing values null)."""
     codes = column.cat.codes.to_numpy(dtype=np.int32)
     categories = column.cat.categories
-    values = pa.array([str(c) for c in categories], pa.string()) if categories.dtype == object \
-        else pa.array(categories.to_numpy())
+    values = pa.array(categories.to_numpy(dtype=np.int64)) if pd.api.types.is_integer_dtype(categories) \
+        else pa.array([str(c) for c in categories], pa.string())     # (no categories: still strings)
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
 
 

@@ -500,7 +500,7 @@ def add_dates(frame, start_date: dt.date, columns: Mapping[str, str], one_based:
     for day_column, date_column in columns.items():
         days = frame[day_column].to_numpy(dtype=float) - (1 if one_based else 0)
         valid = ~np.isnan(days)
-        dates = np.full(len(days), np.datetime64("NaT"), dtype="datetime64[ns]")
+        dates = np.full(len(days), np.datetime64("NaT", "ns"))
         dates[valid] = (base + days[valid].astype(np.int64).astype("timedelta64[D]")).astype("datetime64[ns]")
         frame.insert(frame.columns.get_loc(day_column) + 1, date_column, dates)
     return frame

@@ -45,6 +45,12 @@ class FastEngine:
         """Couriers on the road."""
         return int(self.transit.progress[HEAP_SIZE])
 
+    def loads_on_road(self) -> dict[int, int]:
+        """The couriers on the road (each is in the queue once, for its next arrival): shipment -> grams."""
+        t = self.transit
+        slots = t.heap_slot[:len(self)]
+        return dict(zip(t.slot_shipment[slots].tolist(), t.slot_grams[slots].tolist()))
+
     def run_day(self) -> None:
         """The model's day after its events: supply, planning, patrols, couriers, the day's figures."""
         day = self.model.day
@@ -137,7 +143,7 @@ class FastEngine:
 
     # --- what the agents see ------------------------------------------------------------
 
-    def patrols_at(self) -> list[list]:
+    def patrols_by_node(self) -> list[list]:
         """Where each patrol stood today: the patrols at each node, in the order met."""
         by_row = {patrol.row: patrol for patrol in self.model.patrols}
         return [[by_row[p] for p in self.patrols_at[node, :self.n_patrols_at[node]].tolist()]

@@ -35,7 +35,7 @@ import mesa
 import numba
 import numpy as np
 
-from sim.model import beliefs, inspection
+from sim.model import inspection
 from sim.model.beliefs import LossBeliefs
 from sim.model.corruption import bribe_acceptance_probability, bribe_offer_usd, staging_probability
 from sim.model.draws import beta_variate, first_to_fire, index_below, weighted_index
@@ -86,7 +86,7 @@ class TraffickingOrganisation(mesa.Agent):
         super().__init__(model)
         self.row = row
         self.org_type = org_type
-        self.beliefs = LossBeliefs(model, row)
+        self.beliefs = LossBeliefs(model.belief_arrays, row, len(CONVEYANCES))
         self.spec = None
         self.menus: dict[str, RouteMenu] = {}  # market -> the routes it weighs (set by the model's rules)
 
@@ -97,9 +97,14 @@ class TraffickingOrganisation(mesa.Agent):
 
     @property
     def shut_until(self) -> dict[int, int]:
-        """Node -> the day until which the KNB keeps this organisation's channel there shut."""
+        """Node -> the day until which the KNB keeps this organisation's channel there shut (those still shut)."""
         row = self.model.state.orgs.shut_until[self.row]
         return {int(n): int(row[n]) for n in np.flatnonzero(row > self.model.day)}
+
+    def shut_channel(self, node: int, until: int) -> None:
+        """The KNB shuts its channel through ``node`` until day ``until`` (a later day wins)."""
+        shut = self.model.state.orgs.shut_until
+        shut[self.row, node] = max(shut.item(self.row, node), until)
 
     def disrupted(self, day: float) -> bool:
         return day < self.disrupted_until
@@ -117,7 +122,7 @@ class TraffickingOrganisation(mesa.Agent):
     def plan_shipments(self) -> None:
         """Forget a day's worth of old evidence; send every load the stock now covers."""
         orgs = self.model.state.orgs
-        beliefs.forget(orgs.belief_scale, orgs.keep_per_day, orgs.belief_losses, orgs.belief_passages, self.row, 1.0)
+        self.beliefs.forget(1.0)
         if self.disrupted(self.model.day):
             return
         while True:
@@ -174,24 +179,22 @@ class TraffickingOrganisation(mesa.Agent):
 
     def learn_from_loss(self, passed, node: int, conveyance: int) -> None:
         """Its load passed ``passed`` (nodes) and was lost at ``node``."""
-        orgs, n_conv = self.model.state.orgs, len(CONVEYANCES)
-        for passed_node in passed:
-            beliefs.observe(orgs.belief_passages, orgs.belief_scale, self.row, passed_node * n_conv + conveyance, 1.0)
-        beliefs.observe(orgs.belief_losses, orgs.belief_scale, self.row, node * n_conv + conveyance, 1.0)
+        self.beliefs.observe_passages(passed, conveyance)
+        self.beliefs.observe_loss(node, conveyance)
 
     def hear_of_seizure(self, node: int, conveyance: int) -> None:
         """News of another organisation's seizure: a fraction of an own loss."""
-        orgs = self.model.state.orgs
-        beliefs.observe(orgs.belief_losses, orgs.belief_scale, self.row, node * len(CONVEYANCES) + conveyance,
-                        self.model.world.learning.news_weight)
+        self.beliefs.observe_loss(node, conveyance, self.model.world.learning.news_weight)
 
-    def learn_from_delivery(self, route: int) -> None:
+    def learn_from_delivery(self, route: int | Route) -> None:
         """A load arrived: one more safe passage at every node it passed (the origin left out)."""
-        orgs, book, n_conv = self.model.state.orgs, self.model.routes.arrays, len(CONVEYANCES)
-        conveyance, start = book.route_conveyance.item(route), book.route_start.item(route)
-        for k in range(start + 1, start + book.route_length.item(route)):
-            beliefs.observe(orgs.belief_passages, orgs.belief_scale, self.row,
-                            book.route_nodes.item(k) * n_conv + conveyance, 1.0)
+        if isinstance(route, Route):
+            self.beliefs.observe_passages(route.nodes[1:], CONVEYANCE_INDEX[route.conveyance])
+            return
+        book = self.model.routes.arrays
+        start = book.route_start.item(route)
+        self.beliefs.observe_passages(book.route_nodes[start + 1:start + book.route_length.item(route)].tolist(),
+                                      book.route_conveyance.item(route))
 
     # --- what the police do to it ---------------------------------------------------
 
@@ -217,8 +220,7 @@ class TraffickingOrganisation(mesa.Agent):
         rules = model.world.investigation
         draws = model.state.posts.rules_stream.item(node)
         if model.streams.uniform(draws) < rules.route_shut_prob:
-            shut = model.state.orgs.shut_until
-            shut[self.row, node] = max(shut.item(self.row, node), int(day) + 1 + rules.route_shut_days)
+            self.shut_channel(node, int(day) + 1 + rules.route_shut_days)
             model.ledger.add(ROUTES_SHUT)
         if model.streams.uniform(draws) < rules.group_shut_prob:
             model.ledger.add(GROUPS_SHUT)
@@ -330,7 +332,7 @@ class Courier(mesa.Agent):
         post.count_load(day)
         c, org = self.conveyance, self.organisation.row
         watchers, on_duty = post.surveillance, post.sides_on_duty()
-        chances = np.array([w.p_spot(c) for w in watchers]
+        chances = np.array([w.spots(c) for w in watchers]
                            + [1.0 if side.protector_of(org) is not None else
                               side.inspection_chance(c, day, post.loads_today) for side in on_duty])
         outcome = PASSED
@@ -352,7 +354,7 @@ class Courier(mesa.Agent):
         if protector is not None:
             return self.pass_protected(side, protector, day)
         post.inspections += 1
-        if self.model.node_draw(node) >= side.p_detect(self.conveyance):
+        if self.model.node_draw(node) >= side.finds(self.conveyance):
             return CLEARED
         officer = side.officers[index_below(self.model.node_draw(node), len(side.officers))]
         return self.face(officer, node, day, side, at_post=True)
@@ -571,19 +573,31 @@ class PostSide:
     def agency(self) -> str:
         return self.model.ledger.agencies.names[self.agency_code]
 
-    def p_detect(self, conveyance: int) -> float:
-        """Chance an inspection by this crew finds a load of that conveyance (its methods)."""
-        return self.model.state.sides.p_detect.item(self.node, self.side, conveyance)
+    @property
+    def p_detect(self) -> list[float]:
+        """Chance an inspection by this crew finds a load, by conveyance (its methods)."""
+        return self.model.state.sides.p_detect[self.node, self.side].tolist()
 
-    def p_inspect(self, conveyance: int) -> float:
-        return self.model.state.sides.p_inspect.item(self.node, self.side, conveyance)
+    @property
+    def p_inspect(self) -> list[float]:
+        """Chance the whole crew inspects a load, by conveyance, against licit traffic alone."""
+        return self.model.state.sides.p_inspect[self.node, self.side].tolist()
+
+    @property
+    def targeting(self) -> list[float]:
+        return self.model.state.sides.targeting[self.node, self.side].tolist()
+
+    def finds(self, conveyance: int) -> float:
+        """Chance an inspection by this crew finds a load of that conveyance."""
+        return self.model.state.sides.p_detect.item(self.node, self.side, conveyance)
 
     def inspection_chance(self, conveyance: int, day: float, loads_today: int) -> float:
         sides = self.model.state.sides
         tied = inspection.officers_tied_up(sides.busy_until, sides.n_busy, self.node, self.side, day)
         return inspection.crew_inspection_chance(self.capacity, self.staff, self.licit_traffic,
                                                  sides.targeting.item(self.node, self.side, conveyance),
-                                                 self.p_inspect(conveyance), tied, loads_today)
+                                                 sides.p_inspect.item(self.node, self.side, conveyance), tied,
+                                                 loads_today)
 
     def tie_up(self, day: float, officer_days: float) -> None:
         """A seizure takes ``officer_days`` of one officer's time."""
@@ -632,7 +646,12 @@ class Watchers:
         self.row = (node, watch)
         self.officers: list[Officer] = []
 
-    def p_spot(self, conveyance: int) -> float:
+    @property
+    def p_spot(self) -> list[float]:
+        """Chance they spot a passing load, by conveyance (spotted, it is found)."""
+        return self.model.state.watchers.p_spot[self.node, self.watch].tolist()
+
+    def spots(self, conveyance: int) -> float:
         return self.model.state.watchers.p_spot.item(self.node, self.watch, conveyance)
 
 
@@ -694,6 +713,17 @@ class MobilePatrol(mesa.Agent):
     def area(self) -> list[int]:
         patrols = self.model.state.patrols
         return patrols.area[self.row, :patrols.n_area.item(self.row)].tolist()
+
+    @property
+    def stop_prob(self) -> dict[int, float]:
+        """Its chance to stop a passing load at each node of its area."""
+        stop = self.model.state.patrols.stop_prob[self.row]
+        return {node: float(stop[node]) for node in self.area}
+
+    @property
+    def p_detect(self) -> list[float]:
+        """Its chance to find a load it stops, by conveyance."""
+        return self.model.state.patrols.p_detect[self.row].tolist()
 
     def covers(self, node: int) -> bool:
         return self.model.state.patrols.in_area.item(self.row, node)

@@ -33,6 +33,10 @@ class Arrivals:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, courier))
 
+    def couriers(self) -> list[Arriving]:
+        """Everyone on the road (in no particular order)."""
+        return [courier for _, _, courier in self._heap]
+
     def peek(self) -> float | None:
         """When the next arrival is due (None when nobody is on the road)."""
         return self._heap[0][0] if self._heap else None

@@ -23,6 +23,8 @@ which both engines call.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
+from typing import Callable
 
 import numba
 import numpy as np
@@ -72,38 +74,67 @@ def prior_arrays(prior_mean: np.ndarray, prior_strength: float) -> tuple[np.ndar
     return flat * prior_strength, (1.0 - flat) * prior_strength
 
 
-class LossBeliefs:
-    """One organisation's beliefs, read from its row of the run's state (a view).
+#: Where beliefs are kept: the prior (flat over node x conveyance) and each organisation's
+#: evidence (rows), its discount and its keep a day.
+BeliefArrays = namedtuple("BeliefArrays", ["prior_losses", "prior_passages", "losses", "passages", "scale",
+                                           "keep_per_day"])
 
-    ``risk``, ``losses`` and ``passages`` are arrays by (node, conveyance); the learning
-    itself goes through :func:`observe` and :func:`forget`.
+
+class LossBeliefs:
+    """One organisation's beliefs (a view of its row of the evidence).
+
+    ``arrays`` gives the :data:`BeliefArrays` they are kept in (the model's, read anew each
+    time: its tables may be replaced as they grow); :meth:`alone` makes beliefs with arrays
+    of their own (analysis, tests). ``risk``, ``losses`` and ``passages`` are arrays by
+    (node, conveyance).
     """
 
-    def __init__(self, model, row: int) -> None:
-        self.model, self.row = model, row
+    def __init__(self, arrays: Callable[[], BeliefArrays], row: int, n_conveyances: int) -> None:
+        self.arrays, self.row, self.n_conveyances = arrays, row, n_conveyances
 
-    @property
-    def _orgs(self):
-        return self.model.state.orgs
+    @classmethod
+    def alone(cls, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float) -> LossBeliefs:
+        """Beliefs of their own about ``prior_mean``'s (node, conveyance) cells, from no evidence."""
+        prior_mean = np.asarray(prior_mean, dtype=float)
+        prior_l, prior_p = prior_arrays(prior_mean, prior_strength)
+        held = BeliefArrays(prior_l, prior_p, np.zeros((1, prior_l.size)), np.zeros((1, prior_l.size)), np.ones(1),
+                            np.array([1.0 - forgetting_per_day]))
+        return cls(lambda: held, 0, prior_mean.shape[1])
+
+    def observe_loss(self, node: int, conveyance: int, weight: float = 1.0) -> None:
+        """A load lost at ``node`` with ``conveyance`` (``weight``: news of another's is worth less)."""
+        a = self.arrays()
+        observe(a.losses, a.scale, self.row, node * self.n_conveyances + conveyance, weight)
+
+    def observe_passages(self, nodes, conveyance: int, weight: float = 1.0) -> None:
+        """Loads that passed ``nodes`` safely with ``conveyance``."""
+        a = self.arrays()
+        for node in nodes:
+            observe(a.passages, a.scale, self.row, node * self.n_conveyances + conveyance, weight)
+
+    def forget(self, days: float = 1.0) -> None:
+        """Discount the evidence by ``days`` of forgetting."""
+        a = self.arrays()
+        forget(a.scale, a.keep_per_day, a.losses, a.passages, self.row, days)
 
     def _shaped(self, flat: np.ndarray) -> np.ndarray:
-        return flat.reshape(len(self.model.node_ids), -1)
+        return flat.reshape(-1, self.n_conveyances)
 
     @property
     def losses(self) -> np.ndarray:
         """Discounted losses seen at each (node, conveyance) (own losses, and news weighted)."""
-        orgs = self._orgs
-        return self._shaped(orgs.belief_losses[self.row] * orgs.belief_scale[self.row])
+        a = self.arrays()
+        return self._shaped(a.losses[self.row] * a.scale[self.row])
 
     @property
     def passages(self) -> np.ndarray:
         """Discounted safe passages seen at each (node, conveyance)."""
-        orgs = self._orgs
-        return self._shaped(orgs.belief_passages[self.row] * orgs.belief_scale[self.row])
+        a = self.arrays()
+        return self._shaped(a.passages[self.row] * a.scale[self.row])
 
     @property
     def risk(self) -> np.ndarray:
         """Posterior mean chance of losing a load at each (node, conveyance)."""
-        prior_l, prior_p = self.model.prior_losses, self.model.prior_passages
-        lost = self._shaped(prior_l) + self.losses
-        return lost / (lost + self._shaped(prior_p) + self.passages)
+        a = self.arrays()
+        lost = self._shaped(a.prior_losses) + self.losses
+        return lost / (lost + self._shaped(a.prior_passages) + self.passages)

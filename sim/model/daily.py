@@ -71,5 +71,7 @@ class DailySeries(mesa.DataCollector):
         self._counts = tuple(name in COUNT_SERIES for name in DAILY_SERIES)
 
     def collect(self, model) -> None:
+        if hasattr(self, "_collection_steps"):          # as Mesa's own collect keeps them (batch_run reads them)
+            self._collection_steps.append(model.time)
         for name, is_count, value in zip(DAILY_SERIES, self._counts, model.today.tolist()):
             self.model_vars[name].append(int(value) if is_count else value)

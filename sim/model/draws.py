@@ -148,10 +148,13 @@ class Streams:
     def __len__(self) -> int:
         return len(self._numbers)
 
-    def number(self, purpose: str, index: int) -> int:
-        """The stream number of (purpose, index)."""
+    def number(self, purpose: str, index: int, fresh: bool = False) -> int:
+        """The stream number of (purpose, index); ``fresh``: started again from its first number
+        (a crew made anew draws what a crew made there at the start would draw)."""
         found = self._numbers.get((purpose, index))
         if found is not None:
+            if fresh:
+                self.counters[found] = 0
             return found
         n = len(self._numbers)
         if n >= len(self.keys):

@@ -44,6 +44,19 @@ CASE_BRIBE, CASE_PROTECTION, CASE_FALSE_COURIERS = CASES_BRIBE, CASES_PROTECTION
 
 DISPATCHED, PASSED, PROTECTED, CLEARED, BRIBED, SEIZED, DELIVERED, IN_TRANSIT = (OUTCOME_CODE[o] for o in OUTCOMES)
 NO_AGENCY = -1
+#: The running totals by name, as the ledger's attributes read them: name -> ("count" | "sum", slot).
+TOTALS = {
+    "supplied_g": ("count", SUPPLIED_G), "entered_g": ("count", ENTERED_G), "seized_g": ("count", SEIZED_G),
+    "delivered_g": ("count", DELIVERED_G), "seizures_count": ("count", SEIZURES), "bribes_count": ("count", BRIBES),
+    "hop_events": ("count", HOP_EVENTS), "officers_caught": ("count", OFFICERS_CAUGHT),
+    "protected_passages": ("count", PROTECTED_PASSAGES), "stagings": ("count", STAGINGS),
+    "stagings_uncovered": ("count", STAGINGS_UNCOVERED), "controlled_let_run": ("count", CONTROLLED_LET_RUN),
+    "controlled_seized": ("count", CONTROLLED_SEIZED), "controlled_seized_g": ("count", CONTROLLED_SEIZED_G),
+    "organisation_days_disrupted": ("count", ORGANISATION_DAYS_DISRUPTED), "reassigned_g": ("count", REASSIGNED_G),
+    "routes_shut": ("count", ROUTES_SHUT), "groups_shut": ("count", GROUPS_SHUT),
+    "bribes_usd": ("sum", BRIBES_USD), "protection_usd": ("sum", PROTECTION_USD),
+    "seizure_officer_days": ("sum", SEIZURE_OFFICER_DAYS),
+}
 
 #: Columns of the shipment table (``RunResult.shipments``; dates are added by sim.run).
 SHIPMENT_COLUMNS = (
@@ -53,8 +66,7 @@ SHIPMENT_COLUMNS = (
 )
 #: Columns of the event log.
 EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
-EVENT_BATCH_ROWS = 100_000     # rows of the event log held before they go to the sink (about 4 MB)
-SHIPMENT_BATCH_ROWS = 100_000  # finished shipments held before they go to the sink
+EVENT_BATCH_ROWS = 100_000     # rows of the event log held before they are handed on (about 5 MB)
 
 Books = namedtuple("Books", [
     "counts", "sums", "edge_flow", "seized_g_at", "seizures_at", "staged_g_at", "delivered_g_at", "dispatched_g",
@@ -238,7 +250,8 @@ class Ledger:
             dispatched_g=np.zeros(n_conveyances, dtype=I8),
             **{name: np.zeros(64, dtype=t) for name, t in _SEIZURE_COLUMNS.items()},
             **{name: np.zeros(1024 if keep_shipments else 0, dtype=t) for name, t in _SHIPMENT_ARRAYS.items()},
-            **{name: np.zeros(4096 if keep_events else 0, dtype=t) for name, t in _EVENT_ARRAYS.items()},
+            # the event log is handed on a batch at a time (to its sink, or to the rows kept)
+            **{name: np.zeros(EVENT_BATCH_ROWS if keep_events else 0, dtype=t) for name, t in _EVENT_ARRAYS.items()},
         )
 
     # --- names and room -------------------------------------------------------------
@@ -320,27 +333,18 @@ class Ledger:
 
     # --- the totals, by name ---------------------------------------------------------
 
+    def __getattr__(self, name: str):
+        """A running total by its name (``ledger.bribes_usd``, ``ledger.routes_shut``: :data:`TOTALS`)."""
+        if name in TOTALS:
+            kind, slot = TOTALS[name]
+            return self.count(slot) if kind == "count" else self.total(slot)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def count(self, slot: int) -> int:
         return int(self.books.counts[slot])
 
     def total(self, slot: int) -> float:
         return float(self.books.sums[slot])
-
-    @property
-    def entered_g(self) -> int:
-        return self.count(ENTERED_G)
-
-    @property
-    def seized_g(self) -> int:
-        return self.count(SEIZED_G)
-
-    @property
-    def delivered_g(self) -> int:
-        return self.count(DELIVERED_G)
-
-    @property
-    def supplied_g(self) -> int:
-        return self.count(SUPPLIED_G)
 
     @property
     def in_transit_g(self) -> int:
@@ -417,6 +421,7 @@ class Ledger:
         if not self._event_chunks:
             return self._event_frame(0)
         frame = pd.concat(self._event_chunks, ignore_index=True)
+        frame["agency"] = frame["agency"].astype("category")   # the batches' agencies, as one category set
         self._event_chunks = [frame]
         return frame
 

@@ -40,7 +40,7 @@ import numpy as np
 from sim.model import inspection
 from sim.model.adaptation import AgencyAllocation
 from sim.model.agents import Checkpoint, MobilePatrol, Officer, PostSide, TraffickingOrganisation, Watchers
-from sim.model.beliefs import prior_arrays
+from sim.model.beliefs import BeliefArrays, prior_arrays
 from sim.model.corruption import Integrity
 from sim.model.daily import DailySeries, DAILY_SERIES, day_figures, flow_links
 from sim.model.deployment import deployed
@@ -229,7 +229,7 @@ class NorthernRouteModel(mesa.Model):
     @property
     def patrols_at(self) -> list[list[MobilePatrol]]:
         """The patrols at each node today, in the order a load meets them."""
-        return self._patrols_at if self.fast is None else self.fast.patrols_at()
+        return self._patrols_at if self.fast is None else self.fast.patrols_by_node()
 
     def record_day(self) -> None:
         """The day's figures (:data:`sim.model.daily.DAILY_SERIES`), for the data collector."""
@@ -237,9 +237,22 @@ class NorthernRouteModel(mesa.Model):
 
     @property
     def couriers_on_road(self) -> int:
+        """Loads on the road now."""
         return len(self.arrivals if self.fast is None else self.fast)
 
+    def loads_on_road(self) -> dict[int, int]:
+        """The loads on the road now, counted from the couriers themselves (not the ledger): shipment -> grams."""
+        if self.fast is not None:
+            return self.fast.loads_on_road()
+        return {courier.shipment: courier.grams for courier in self.arrivals.couriers()}
+
     # --- what the rules draw and read ---------------------------------------------
+
+    def belief_arrays(self) -> BeliefArrays:
+        """Where the organisations' beliefs are kept (:class:`sim.model.beliefs.LossBeliefs` reads them)."""
+        orgs = self.state.orgs
+        return BeliefArrays(self.prior_losses, self.prior_passages, orgs.belief_losses, orgs.belief_passages,
+                            orgs.belief_scale, orgs.keep_per_day)
 
     def node_draw(self, node: int) -> float:
         """The next random number of a node's stream: the encounters there, a crew's detection."""
@@ -360,7 +373,8 @@ class NorthernRouteModel(mesa.Model):
         if side is not None and side.agency_code != code:   # another agency's crew takes over
             self._let_go(side, 0)
             side = None
-        if side is None:
+        new_crew = side is None
+        if new_crew:
             side = PostSide(self, i, j)
             sides = self.state.sides
             sides.n_busy[i, j] = 0
@@ -377,7 +391,7 @@ class NorthernRouteModel(mesa.Model):
         side.staff, side.capacity, side.licit_traffic = profile.staff, capacity, traffic
         staff = max(1, math.ceil(profile.staff))
         self.state.grow("B", staff + 1)           # the ring of officers tied up holds the whole crew
-        stream = self.streams.number(f"crew:{agency}", i)
+        stream = self.streams.number(f"crew:{agency}", i, fresh=new_crew)
         side.officers.extend(Officer.hire(self, staff - len(side.officers), node.id, code, profile.corruption, stream))
         self._let_go(side, staff)
         return side
@@ -390,7 +404,7 @@ class NorthernRouteModel(mesa.Model):
         code = self.ledger.agency(watch.agency)
         watchers.agency_code = code
         self.state.watchers.p_spot[i, w] = watch.spot_prob
-        stream = self.streams.number(f"watchers:{watch.agency}", i)
+        stream = self.streams.number(f"watchers:{watch.agency}", i, fresh=True)
         watchers.officers = Officer.hire(self, watch.officers, self.node_ids[i], code, watch.corruption, stream)
         self._write_roster(watchers)
         return watchers
