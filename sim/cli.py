@@ -204,8 +204,10 @@ def _subcommand(name: str) -> Callable[[list[str]], int]:
     try:
         return getattr(importlib.import_module(module), function)
     except (ImportError, AttributeError) as err:
+        reason = str(err)                    # (``err`` is gone once the except block ends)
+
         def unavailable(_argv: list[str]) -> int:
-            print(f"error: '{name}' is not available in this version ({err})", file=sys.stderr)
+            print(f"error: '{name}' is not available in this version ({reason})", file=sys.stderr)
             return 2
         return unavailable
 

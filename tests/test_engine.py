@@ -75,7 +75,7 @@ def test_queue_pops_in_time_order_and_ties_in_order_of_scheduling():
     Queue = namedtuple("Queue", ["heap_time", "heap_seq", "heap_slot", "progress"])
     queue = Queue(np.zeros(16), np.zeros(16, dtype=np.int64), np.zeros(16, dtype=np.int64), np.zeros(8, dtype=np.int64))
     for slot, when in enumerate([3.5, 1.0, 2.0, 1.0, 0.5, 2.0]):
-        kernel.heap_push(queue, when, slot)
+        kernel.heap_push(queue, when, slot, slot)               # scheduled in slot order
     popped = []
     while queue.progress[kernel.HEAP_SIZE]:
         when = queue.heap_time[0]

@@ -15,16 +15,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import kernel
-from sim.engine.kernel import HEAP_SIZE, N_FREE, N_SLOTS, NEED_ROOM, RULES, Transit
+from sim.engine.kernel import N_FREE, N_SLOTS, NEED_ROOM, ON_ROAD, OPEN_DAY, RULES, Transit
 from sim.engine.world import fields_of, new_world
 from sim.params import CONVEYANCES
 
 if TYPE_CHECKING:
     from sim.model.model import NorthernRouteModel
 
-_SLOT_DTYPES = {"slot_route": np.int64, "slot_leg": np.int64, "slot_departure": np.float64, "slot_grams": np.int64,
-                "slot_org": np.int64, "slot_conveyance": np.int64, "slot_nationality": np.int64,
-                "slot_shipment": np.int64, "slot_controlled": np.bool_, "free": np.int64}
+#: the couriers' rows and today's heap (one place in it per courier at most): grown together
+_ROW_DTYPES = {"heap_time": np.float64, "heap_seq": np.int64, "heap_slot": np.int64,
+               "slot_route": np.int64, "slot_leg": np.int64, "slot_departure": np.float64, "slot_grams": np.int64,
+               "slot_org": np.int64, "slot_conveyance": np.int64, "slot_nationality": np.int64,
+               "slot_shipment": np.int64, "slot_controlled": np.bool_, "slot_when": np.float64, "slot_seq": np.int64,
+               "slot_next": np.int64, "slot_used": np.bool_, "free": np.int64}
 
 
 class FastEngine:
@@ -32,24 +35,32 @@ class FastEngine:
 
     def __init__(self, model: NorthernRouteModel) -> None:
         self.model = model
-        self.transit = Transit(heap_time=np.zeros(256), heap_seq=np.zeros(256, dtype=np.int64),
-                               heap_slot=np.zeros(256, dtype=np.int64),
-                               **{name: np.zeros(256, dtype=t) for name, t in _SLOT_DTYPES.items()},
-                               progress=np.zeros(8, dtype=np.int64))
+        progress = np.zeros(9, dtype=np.int64)
+        progress[OPEN_DAY] = -1
+        self.transit = Transit(**{name: np.zeros(256, dtype=t) for name, t in _ROW_DTYPES.items()},
+                               bucket_head=np.full(self._ring_days(), -1, dtype=np.int64), progress=progress)
         self.patrols_at = np.zeros((len(model.node_ids), 1), dtype=np.int64)
         self.n_patrols_at = np.zeros(len(model.node_ids), dtype=np.int64)
         self.world = None
         self._packed = None
+        self._routes_version = model.routes.version
 
     def __len__(self) -> int:
         """Couriers on the road."""
-        return int(self.transit.progress[HEAP_SIZE])
+        return int(self.transit.progress[ON_ROAD])
 
     def loads_on_road(self) -> dict[int, int]:
-        """The couriers on the road (each is in the queue once, for its next arrival): shipment -> grams."""
+        """The couriers on the road (the rows in use): shipment -> grams."""
         t = self.transit
-        slots = t.heap_slot[:len(self)]
+        slots = np.flatnonzero(t.slot_used)
         return dict(zip(t.slot_shipment[slots].tolist(), t.slot_grams[slots].tolist()))
+
+    def _ring_days(self) -> int:
+        """Days of the ring of buckets: more than any arrival can be ahead of the day (the longest
+        leg of any route, plus the day a load leaves on), a power of two."""
+        arrive = self.model.routes.arrays.route_arrive
+        longest = float(np.diff(arrive).max()) if len(arrive) > 1 else 1.0
+        return 1 << int(np.ceil(np.log2(max(4.0, longest + 3.0))))
 
     def run_day(self) -> None:
         """The model's day after its events: supply, planning, patrols, couriers, the day's figures."""
@@ -62,6 +73,10 @@ class FastEngine:
     def handle(self):
         """The kernel's World, made anew when the model replaced any of its arrays or changed its rules."""
         model = self.model
+        if model.routes.version != getattr(self, "_routes_version", None):
+            self._routes_version = model.routes.version
+            if self._ring_days() > len(self.transit.bucket_head):
+                self._rebucket(self._ring_days())
         key = (model.state.version, model.ledger.version, model.routes.version, len(model.streams),
                id(model.streams.keys), id(model.integrity.cases), id(model.settings), id(model.world),
                model.state.n_patrols, id(model.prior_losses), id(model.load_sizes))
@@ -126,19 +141,31 @@ class FastEngine:
         model.ledger.make_room(shipments=1, seizures=1, events=kernel.ROOM_EVENTS_PER_HOP)
         model.integrity.make_room(kernel.ROOM_CASES_PER_HOP)
         patrols = model.state.patrols
-        if np.any(patrols.active & (patrols.n_finds >= patrols.find_day.shape[1])):
+        if np.any(patrols.active & (patrols.n_finds >= patrols.find_day.shape[1] - kernel.ROOM_BATCH)):
             model.state.grow("F", 2 * patrols.find_day.shape[1])
         progress = t.progress
-        if progress[HEAP_SIZE] >= len(t.heap_time) or (progress[N_FREE] == 0 and progress[N_SLOTS] >= len(t.slot_route)):
-            self._grow_transit()
+        if progress[N_FREE] == 0 and progress[N_SLOTS] >= len(t.slot_route):
+            self._grow_rows()
 
-    def _grow_transit(self) -> None:
+    def _grow_rows(self) -> None:
         t = self.transit
-        size = 2 * len(t.heap_time)
-        grown = {name: np.concatenate([getattr(t, name), np.zeros(size - len(getattr(t, name)),
-                                                                  dtype=getattr(t, name).dtype)])
-                 for name in Transit._fields if name != "progress"}
-        self.transit = Transit(**grown, progress=t.progress)
+        size = 2 * len(t.slot_route)
+        grown = {name: np.concatenate([getattr(t, name), np.zeros(size - len(getattr(t, name)), dtype=dtype)])
+                 for name, dtype in _ROW_DTYPES.items()}
+        self.transit = t._replace(**grown)
+        self._packed = None
+
+    def _rebucket(self, days: int) -> None:
+        """A longer ring of days (a route with a longer leg came into the book): the waiting arrivals re-bucketed."""
+        t = self.transit
+        head = np.full(days, -1, dtype=np.int64)
+        open_day = t.progress[OPEN_DAY]
+        for slot in np.flatnonzero(t.slot_used).tolist():
+            day = int(np.floor(t.slot_when[slot]))
+            if day > open_day:                         # not in today's heap: in a bucket
+                t.slot_next[slot] = head[day % days]
+                head[day % days] = slot
+        self.transit = t._replace(bucket_head=head)
         self._packed = None
 
     # --- what the agents see ------------------------------------------------------------

@@ -8,11 +8,11 @@ ledger's ``book_*``), the same random numbers from the same streams, so that a r
 this engine equals a run on the reference engine to the gram (``tests/test_engine.py``
 checks it for every mechanism). A change to a rule is made in both places.
 
-The day (:func:`run_day`): supply, planning, patrols, the queue of couriers on the road
-(a binary heap ordered by arrival time, ties first scheduled first, as
-:class:`sim.model.arrivals.Arrivals`), the day's figures. It stops when a buffer would
-overflow (:data:`NEED_ROOM`: the Python side grows it and calls again; the day goes on
-where it stopped).
+The day (:func:`run_day`): supply, planning, patrols, the couriers on the road in order
+of arrival time, ties first scheduled first, as :class:`sim.model.arrivals.Arrivals`
+orders them (:data:`Transit`: the day's arrivals in a heap, later ones in buckets by
+day), the day's figures. It stops when a buffer would overflow (:data:`NEED_ROOM`: the
+Python side grows it and calls again; the day goes on where it stopped).
 """
 
 from __future__ import annotations
@@ -24,25 +24,25 @@ import numpy as np
 
 from sim.model import beliefs, inspection
 from sim.model.agents import choose_patrol_position, corruptibility_draw, note_find
-from sim.model.corruption import (FIRST, HELD, bribe_acceptance_probability, bribe_offer_usd, deterrence_on,
+from sim.model.corruption import (HELD, bribe_acceptance_probability, bribe_offer_usd, deterrence_on,
                                   note_case, staging_probability)
 from sim.model.daily import day_figures
 from sim.model.draws import draw, first_to_fire, index_below, standard_normal, weighted_index
 from sim.model.economics import load_grams, staged_grams
-from sim.model.ledger import (CASE_BRIBE, CASE_FALSE_COURIERS, CASE_PROTECTION, CONTROLLED_LET_RUN, CONTROLLED_SEIZED,
+from sim.model.ledger import (BRIBED, CASE_BRIBE, CASE_FALSE_COURIERS, CASE_PROTECTION, CONTROLLED_LET_RUN, CONTROLLED_SEIZED,
                               CONTROLLED_SEIZED_G, GROUPS_SHUT, ORGANISATION_DAYS_DISRUPTED, REASSIGNED_G, ROUTES_SHUT,
                               SEIZURE_OFFICER_DAYS, STAGINGS_UNCOVERED, SUPPLIED_G, book_bribe, book_corruption_case,
                               book_delivery, book_dispatch, book_hop, book_passage, book_protection_paid, book_seizure,
                               book_staging, room_for)
+from sim.model.ledger import CLEARED, PASSED, PROTECTED, SEIZED     # outcomes at a node (the ledger's codes)
 from sim.model.routing import choose_route
 
 #: :func:`run_day`'s answers
 DONE, NEED_ROOM = 0, 1
-#: outcomes at a node, in order of severity (``sim.model.agents.SEVERITY``; the ledger's codes)
-from sim.model.ledger import BRIBED, CLEARED, PASSED, PROTECTED, SEIZED  # noqa: E402
 
-#: slots of ``Transit.progress``
-HEAP_SIZE, SEQ, N_FREE, N_SLOTS, PHASE, PLAN_ORG, PLAN_STARTED = range(7)
+#: slots of ``Transit.progress``: today's heap, the sequence of scheduling, free and made rows,
+#: the day's phase and the organisation planning, the couriers on the road, the day whose bucket is open
+HEAP_SIZE, SEQ, N_FREE, N_SLOTS, PHASE, PLAN_ORG, PLAN_STARTED, ON_ROAD, OPEN_DAY = range(9)
 #: the day's phases
 SUPPLY, PLANNING, MOVING = 0, 1, 2
 
@@ -58,11 +58,16 @@ RULES = ("bribe_share_of_value", "officer_wage_usd_per_month", "bribe_wage_month
  CD_DISRUPTION_DAYS, CD_AGENCY, ROUTE_SHUT_PROB, GROUP_SHUT_PROB, ROUTE_SHUT_DAYS, DISRUPTION_DAYS, NEWS_WEIGHT,
  LOSS_TOLERANCE, SMALL_LOAD_FACTOR, TEMPERATURE, HORIZON, N_CONV) = range(len(RULES))
 
-#: the couriers on the road: a heap of (arrival time, sequence, slot) and one row (slot) per courier
+#: The couriers on the road: one row (slot) each, with its next arrival (time, sequence of
+#: scheduling). Arrivals due today are in a binary heap of (time, sequence, slot); later ones
+#: wait in the bucket of their day (a list through ``slot_next``, in a ring of days), and a
+#: day's bucket goes into the heap when the day opens. So the heap holds a day's arrivals,
+#: not everyone on the road, and a hop costs the same at 100 times the flow.
 Transit = namedtuple("Transit", [
     "heap_time", "heap_seq", "heap_slot",
     "slot_route", "slot_leg", "slot_departure", "slot_grams", "slot_org", "slot_conveyance", "slot_nationality",
-    "slot_shipment", "slot_controlled", "free", "progress",
+    "slot_shipment", "slot_controlled", "slot_when", "slot_seq", "slot_next", "slot_used", "free",
+    "bucket_head", "progress",
 ])
 
 #: event rows and corruption cases a hop may book at most, and the hops checked for at once
@@ -71,7 +76,8 @@ ROOM_EVENTS_PER_HOP, ROOM_CASES_PER_HOP, ROOM_BATCH = 32, 8, 64
 
 @numba.njit(cache=True, inline="always")
 def worse(a, b):
-    """The outcome a passage is recorded with when several things happened at one node (codes)."""
+    """The outcome a passage is recorded with when several things happened at one node (codes;
+    ``sim.model.agents.SEVERITY``)."""
     return a if _severity(a) >= _severity(b) else b
 
 
@@ -95,6 +101,7 @@ def run_day(w, day):
     """One day of :meth:`sim.model.model.NorthernRouteModel.step` after its events: supply,
     planning, patrols, couriers moving, the day's figures. DONE, or NEED_ROOM (call again)."""
     progress = w.progress
+    open_day(w, day)
     if progress[PHASE] == SUPPLY:
         supply_organisations(w, day)
         progress[PHASE], progress[PLAN_ORG], progress[PLAN_STARTED] = PLANNING, 0, 0
@@ -109,7 +116,7 @@ def run_day(w, day):
         progress[PHASE] = MOVING
     if move_couriers(w, day + 1.0, day) == NEED_ROOM:
         return NEED_ROOM
-    day_figures(w, progress[HEAP_SIZE], w, w.today)
+    day_figures(w, progress[ON_ROAD], w, w.today)
     progress[PHASE] = SUPPLY
     return DONE
 
@@ -222,7 +229,7 @@ def send_courier(w, o, market, route, grams, day):
     w.slot_route[slot], w.slot_leg[slot], w.slot_departure[slot], w.slot_grams[slot] = route, 1, departure, grams
     w.slot_org[slot], w.slot_conveyance[slot], w.slot_nationality[slot] = o, conveyance, nationality
     w.slot_shipment[slot], w.slot_controlled[slot] = shipment, False
-    heap_push(w, departure + w.route_arrive[start + 1], slot)
+    schedule(w, departure + w.route_arrive[start + 1], slot)
 
 
 @numba.njit(cache=True)
@@ -256,19 +263,48 @@ def _swap(w, i, j):
 
 
 @numba.njit(cache=True, inline="always")
-def heap_push(w, when, slot):
-    """Schedule ``slot`` at ``when`` (ties: first scheduled, first out; the caller makes room)."""
+def heap_push(w, when, seq, slot):
+    """Put ``slot``, due at ``when`` (scheduled ``seq``-th), in today's heap (ties: first scheduled, first out)."""
     progress = w.progress
     i = progress[HEAP_SIZE]
     progress[HEAP_SIZE] = i + 1
-    progress[SEQ] += 1
-    w.heap_time[i], w.heap_seq[i], w.heap_slot[i] = when, progress[SEQ], slot
+    w.heap_time[i], w.heap_seq[i], w.heap_slot[i] = when, seq, slot
     while i > 0:
         parent = (i - 1) // 2
         if not _before(w, i, parent):
             break
         _swap(w, i, parent)
         i = parent
+
+
+@numba.njit(cache=True, inline="always")
+def schedule(w, when, slot):
+    """A courier's next arrival: into today's heap if due on the open day, else into its day's bucket."""
+    progress = w.progress
+    progress[SEQ] += 1
+    w.slot_when[slot], w.slot_seq[slot] = when, progress[SEQ]
+    day = np.int64(np.floor(when))
+    if day <= progress[OPEN_DAY]:
+        heap_push(w, when, progress[SEQ], slot)
+    else:
+        bucket = day % len(w.bucket_head)
+        w.slot_next[slot] = w.bucket_head[bucket]
+        w.bucket_head[bucket] = slot
+
+
+@numba.njit(cache=True)
+def open_day(w, day):
+    """The day starts: the arrivals waiting in its bucket go into today's heap."""
+    progress = w.progress
+    if progress[OPEN_DAY] >= day:
+        return
+    progress[OPEN_DAY] = day
+    bucket = day % len(w.bucket_head)
+    slot = w.bucket_head[bucket]
+    while slot >= 0:
+        heap_push(w, w.slot_when[slot], w.slot_seq[slot], slot)
+        slot = w.slot_next[slot]
+    w.bucket_head[bucket] = -1
 
 
 @numba.njit(cache=True, inline="always")
@@ -297,11 +333,14 @@ def heap_pop(w):
 @numba.njit(cache=True, inline="always")
 def _take_slot(w):
     progress = w.progress
+    progress[ON_ROAD] += 1
     if progress[N_FREE] > 0:
         progress[N_FREE] -= 1
-        return w.free[progress[N_FREE]]
-    slot = progress[N_SLOTS]
-    progress[N_SLOTS] = slot + 1
+        slot = w.free[progress[N_FREE]]
+    else:
+        slot = progress[N_SLOTS]
+        progress[N_SLOTS] = slot + 1
+    w.slot_used[slot] = True
     return slot
 
 
@@ -309,12 +348,13 @@ def _take_slot(w):
 def _release(w, slot):
     w.free[w.progress[N_FREE]] = slot
     w.progress[N_FREE] += 1
+    w.progress[ON_ROAD] -= 1
+    w.slot_used[slot] = False
 
 
 @numba.njit(cache=True, inline="always")
 def _room_for_a_load(w):
-    return (room_for(w, 1, 0, 1) and w.progress[HEAP_SIZE] < len(w.heap_time)
-            and (w.progress[N_FREE] > 0 or w.progress[N_SLOTS] < len(w.slot_route)))
+    return room_for(w, 1, 0, 1) and (w.progress[N_FREE] > 0 or w.progress[N_SLOTS] < len(w.slot_route))
 
 
 @numba.njit(cache=True, inline="always")
@@ -323,8 +363,7 @@ def _room_for_hops(w, hops):
     for p in range(len(w.patrol_active)):
         if w.patrol_active[p] and w.patrol_n_finds[p] + hops > w.patrol_find_day.shape[1]:
             return False
-    return (room_for(w, 0, hops, hops * ROOM_EVENTS_PER_HOP) and w.ring[HELD] + hops * ROOM_CASES_PER_HOP <= len(w.cases)
-            and w.progress[HEAP_SIZE] < len(w.heap_time))
+    return room_for(w, 0, hops, hops * ROOM_EVENTS_PER_HOP) and w.ring[HELD] + hops * ROOM_CASES_PER_HOP <= len(w.cases)
 
 
 @numba.njit(cache=True)
@@ -366,7 +405,7 @@ def arrive(w, slot, day, model_day):
         reach_market(w, slot, node, day, model_day)
         return
     w.slot_leg[slot] = leg + 1
-    heap_push(w, w.slot_departure[slot] + w.route_arrive[w.route_start[route] + leg + 1], slot)
+    schedule(w, w.slot_departure[slot] + w.route_arrive[w.route_start[route] + leg + 1], slot)
 
 
 # --- what happens at a node, in the order a load meets it -------------------------------

@@ -32,8 +32,8 @@ TABLE_PREFIX = {"orgs": "org", "posts": "post", "sides": "side", "watchers": "wa
                 "patrols": "patrol"}
 #: the couriers on the road (:class:`sim.engine.kernel.Transit`)
 TRANSIT_FIELDS = ("heap_time", "heap_seq", "heap_slot", "slot_route", "slot_leg", "slot_departure", "slot_grams",
-                  "slot_org", "slot_conveyance", "slot_nationality", "slot_shipment", "slot_controlled", "free",
-                  "progress")
+                  "slot_org", "slot_conveyance", "slot_nationality", "slot_shipment", "slot_controlled", "slot_when",
+                  "slot_seq", "slot_next", "slot_used", "free", "bucket_head", "progress")
 #: everything else: the random streams, deterrence, the rules in force, the daily figures
 OTHER_FIELDS = ("seed", "keys", "counters", "cases", "ring", "integrity", "rules", "prior_losses", "prior_passages",
                 "load_sizes", "link_from", "link_to", "link_series", "today", "patrols_at", "n_patrols_at",
@@ -78,8 +78,8 @@ def _world_type() -> WorldType:
     from sim.model.state import RunState
 
     integrity, i8, f8 = Integrity(0.0, 0.0, 1), np.zeros(1, dtype=np.int64), np.zeros(1)
-    transit = Transit(*(f8 if name in ("heap_time", "slot_departure") else np.zeros(1, dtype=np.bool_)
-                        if name == "slot_controlled" else i8 for name in Transit._fields))
+    transit = Transit(*(f8 if name in ("heap_time", "slot_departure", "slot_when") else np.zeros(1, dtype=np.bool_)
+                        if name in ("slot_controlled", "slot_used") else i8 for name in Transit._fields))
     others = {"seed": np.uint64(0), "keys": np.zeros(1, dtype=np.uint64), "counters": i8, "cases": integrity.cases,
               "ring": integrity.ring, "integrity": integrity.rules, "rules": f8, "prior_losses": f8,
               "prior_passages": f8, "load_sizes": np.zeros((5, 2)), "link_from": i8, "link_to": i8, "link_series": i8,

@@ -33,7 +33,6 @@ from the model (:meth:`sim.model.NorthernRouteModel.adapt_agencies` calls it).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from sim.params import Adaptation
-from sim.timeline import date_of
 
 if TYPE_CHECKING:
     from sim.model import NorthernRouteModel

@@ -41,7 +41,7 @@ from sim.model.corruption import bribe_acceptance_probability, bribe_offer_usd, 
 from sim.model.draws import beta_variate, first_to_fire, index_below, weighted_index
 from sim.model.economics import load_grams, staged_grams
 from sim.model.ledger import (CONTROLLED_LET_RUN, CONTROLLED_SEIZED, CONTROLLED_SEIZED_G, GROUPS_SHUT,
-                              ORGANISATION_DAYS_DISRUPTED, REASSIGNED_G, ROUTES_SHUT, SEIZURE_OFFICER_DAYS,
+                              ORGANISATION_DAYS_DISRUPTED, ROUTES_SHUT, SEIZURE_OFFICER_DAYS,
                               STAGINGS_UNCOVERED)
 from sim.model.routing import Route, RouteMenu, choose_route
 from sim.model.state import Column

@@ -495,7 +495,7 @@ class NorthernRouteModel(mesa.Model):
 
     def _patrol_rules(self, patrol: MobilePatrol, spec, area: list[int]) -> None:
         """A patrol's area, its chance to stop and find a load at each node, its use of intelligence."""
-        world, patrols, p = self.world, self.state.patrols, patrol.row
+        patrols, p = self.state.patrols, patrol.row
         if len(area) > self.state.dims["AREA"]:
             self.state.grow("AREA", len(area))
             patrols = self.state.patrols

@@ -158,21 +158,21 @@ class RunState:
 
     def add_officer(self) -> int:
         """A new row in the officers table; its number."""
-        k = self.n_officers
-        if k >= len(self.officers.active):
-            self.officers = grown(self.officers, "officers", rows=2 * len(self.officers.active))
-            self.version += 1
-        self.n_officers += 1
-        return k
+        row = self.n_officers = self._add_row("officers", self.n_officers)
+        return row - 1
 
     def add_patrol(self) -> int:
         """A new row in the patrols table; its number."""
-        p = self.n_patrols
-        if p >= len(self.patrols.active):
-            self.patrols = grown(self.patrols, "patrols", rows=2 * len(self.patrols.active))
+        row = self.n_patrols = self._add_row("patrols", self.n_patrols)
+        return row - 1
+
+    def _add_row(self, name: str, used: int) -> int:
+        """Room for one more row in a table of ``used`` rows (doubled when full); the rows then used."""
+        table = getattr(self, name)
+        if used >= len(table.active):
+            setattr(self, name, grown(table, name, rows=2 * len(table.active)))
             self.version += 1
-        self.n_patrols += 1
-        return p
+        return used + 1
 
 
 class Column:
