@@ -63,9 +63,9 @@ def risk_at(prior_losses, prior_passages, losses, passages, scale, o, step):
 
 
 @numba.njit(cache=True, inline="always")
-def log_safe_at(prior_losses, prior_passages, losses, passages, scale, o, step):
-    """log P(pass) at ``step`` under organisation ``o``'s beliefs (what route choice adds up)."""
-    return math.log1p(-min(risk_at(prior_losses, prior_passages, losses, passages, scale, o, step), MAX_RISK))
+def safe_at(prior_losses, prior_passages, losses, passages, scale, o, step):
+    """P(pass) at ``step`` under organisation ``o``'s beliefs, 1 - risk (what route choice multiplies up)."""
+    return 1.0 - min(risk_at(prior_losses, prior_passages, losses, passages, scale, o, step), MAX_RISK)
 
 
 def prior_arrays(prior_mean: np.ndarray, prior_strength: float) -> tuple[np.ndarray, np.ndarray]:

@@ -439,20 +439,25 @@ class Ledger:
     def flush_shipments(self, final: bool = False) -> None:
         """With a ``shipment_sink``: hand on the shipments held whose journey is over (all, when ``final``).
 
-        Rows go in shipment order, so a row waits for every earlier load to finish.
+        Rows go in shipment order, so a row waits for every earlier load to finish; they go
+        a batch (:data:`EVENT_BATCH_ROWS`) at a time, so that what is handed on never
+        doubles what is held.
         """
         if self.shipment_sink is None:
             return
         b = self.books
         held = int(b.counts[SHIPMENTS] - b.counts[SHIPMENTS_FLUSHED])
         done = held if final else _finished_prefix(b.sh_outcome[:held])
-        if done == 0:
-            return
-        self.shipment_sink(self._shipment_frame(0, done))
-        for name in _SHIPMENT_ARRAYS:
-            column = getattr(b, name)
-            column[: held - done] = column[done:held]
-        b.counts[SHIPMENTS_FLUSHED] += done
+        start = 0
+        while start < done:
+            stop = min(done, start + EVENT_BATCH_ROWS)
+            self.shipment_sink(self._shipment_frame(start, stop))
+            start = stop
+        if done:
+            for name in _SHIPMENT_ARRAYS:
+                column = getattr(b, name)
+                column[: held - done] = column[done:held]
+            b.counts[SHIPMENTS_FLUSHED] += done
 
     def shipments_frame(self) -> pd.DataFrame:
         """The shipments held (all of them, unless they were streamed), one row each."""

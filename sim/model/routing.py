@@ -28,7 +28,7 @@ import networkx as nx
 import numba
 import numpy as np
 
-from sim.model.beliefs import log_safe_at
+from sim.model.beliefs import safe_at
 from sim.model.economics import trip_cost_per_kg
 from sim.model.network import CROSSING_KINDS, RouteNetwork
 from sim.params import CONVEYANCES, ConfigError, Params
@@ -72,6 +72,8 @@ class RouteMenu:
         self.log_path_size = np.log(_path_sizes(self.flat_index, self.starts))
         # the distinct (node, conveyance) steps of the menu, and where each route's steps are among them
         self.steps, self.step_position = np.unique(self.flat_index, return_inverse=True)
+        # the routes' shared endings, as a suffix trie: route choice multiplies P(pass) once per node
+        self.suffix_step, self.suffix_next, self.route_suffix = _suffix_trie(self.step_position, self.starts)
         # the routes end to end, as a run's RouteBook keeps them
         self.route_lengths = np.array([len(r.nodes) for r in routes], dtype=np.int64)
         self.route_nodes = np.array([n for r in routes for n in r.nodes], dtype=np.int64)
@@ -107,39 +109,39 @@ def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_si
                           tolerance):
     """The path-size logit draw of :meth:`RouteMenu.choose`, given log P(pass) per step."""
     n = len(starts)
-    log_arrive = np.empty(n)
+    arrive = np.empty(n)
     for r in range(n):
         end = starts[r + 1] if r + 1 < n else len(flat_index)
         total = 0.0
         for k in range(starts[r], end):
             total += log_safe[flat_index[k]]
-        log_arrive[r] = total
-    return pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance)
+        arrive[r] = math.exp(total)
+    return pick_by_utility(arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance)
 
 
 @numba.njit(cache=True)
-def pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance):
+def pick_by_utility(arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance):
     """Path-size logit: the route picked by the uniform ``u``, and its perceived chance of loss.
 
     Utility of a route: expected profit per kilo / temperature + log path size, where
-    expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
-    exp(``log_arrive``). Routes whose chance of loss exceeds ``tolerance`` are dropped
-    while any route is within it (chance of loss <= tolerance: log P(arrive) >= log(1 - tolerance)).
+    expected profit is P(arrive) x market price - trip cost per kilo (``arrive``: each
+    route's P(arrive)). Routes whose chance of loss exceeds ``tolerance`` are dropped while
+    any route is within it.
     """
-    n = len(log_arrive)
-    floor = math.log1p(-tolerance) if tolerance < 1.0 else -math.inf
+    n = len(arrive)
+    floor = 1.0 - tolerance
     n_within = 0
     for r in range(n):
-        if log_arrive[r] >= floor:
+        if arrive[r] >= floor:
             n_within += 1
     only_within = 0 < n_within < n
     utility = np.empty(n)
     best = -math.inf
     for r in range(n):
-        if only_within and log_arrive[r] < floor:
+        if only_within and arrive[r] < floor:
             utility[r] = -math.inf
         else:
-            utility[r] = (math.exp(log_arrive[r]) * market_price - cost_per_kg[r]) / temperature + log_path_size[r]
+            utility[r] = (arrive[r] * market_price - cost_per_kg[r]) / temperature + log_path_size[r]
         best = max(best, utility[r])
     total = 0.0
     for r in range(n):
@@ -151,10 +153,11 @@ def pick_by_utility(log_arrive, cost_per_kg, log_path_size, market_price, temper
         if utility[r] > target:
             pick = r
             break
-    return pick, -math.expm1(log_arrive[pick])
+    return pick, 1.0 - arrive[pick]
 
 
-BLOCKED_LOG_SAFE = math.log(1e-6)    # a node on a route the KNB shut: the load would surely be lost
+BLOCKED_SAFE = 1e-6    # P(pass) at a node on a route the KNB shut: the load would surely be lost
+
 
 RouteArrays = namedtuple("RouteArrays", [
     # one row per route: its nodes and days from departure to each (end to end in ``route_nodes``, ``route_arrive``)
@@ -162,9 +165,10 @@ RouteArrays = namedtuple("RouteArrays", [
     "route_crossings",
     # one row per menu: its entries, its market's price, its distinct steps (end to end in ``menu_steps``)
     "menu_start", "menu_len", "menu_price", "menu_step_start", "menu_n_steps", "menu_steps",
-    # one row per menu entry: the route, its cost per kilo, log path size, its steps among the menu's
-    "entry_route", "entry_cost_per_kg", "entry_log_path_size", "entry_position_start", "entry_n_positions",
-    "entry_positions",
+    # one row per menu entry: the route, its cost per kilo, log path size, its node of the menu's suffix trie
+    "entry_route", "entry_cost_per_kg", "entry_log_path_size", "entry_suffix",
+    # one row per node of a menu's suffix trie (end to end): its step (among the menu's) and the node after it
+    "menu_trie_start", "menu_trie_len", "trie_step", "trie_next",
 ])
 
 
@@ -175,25 +179,27 @@ def choose_route(book, menu, n_conveyances, prior_losses, prior_passages, losses
 
     Routes through a node where the KNB shut the organisation's channel count as sure
     losses until the channel reopens. Returns the route (its row in ``book``) and its
-    perceived chance of loss. The beliefs are read once for each distinct step of the menu.
+    perceived chance of loss. The beliefs are read once for each distinct step of the
+    menu; a route's P(arrive) is the product of P(pass) over its steps.
     """
     first_step, n_steps = book.menu_step_start[menu], book.menu_n_steps[menu]
-    log_safe = np.empty(n_steps)
+    safe = np.empty(n_steps)
     for j in range(n_steps):
         step = book.menu_steps[first_step + j]
         if shut_until[o, step // n_conveyances] > day:
-            log_safe[j] = BLOCKED_LOG_SAFE
+            safe[j] = BLOCKED_SAFE
         else:
-            log_safe[j] = log_safe_at(prior_losses, prior_passages, losses, passages, scale, o, step)
+            safe[j] = safe_at(prior_losses, prior_passages, losses, passages, scale, o, step)
+    first_node, n_nodes = book.menu_trie_start[menu], book.menu_trie_len[menu]
+    onward = np.empty(n_nodes)                   # P(arrive) from each node of the suffix trie on
+    for k in range(n_nodes):
+        following = book.trie_next[first_node + k]
+        onward[k] = safe[book.trie_step[first_node + k]] * (onward[following] if following >= 0 else 1.0)
     first, n = book.menu_start[menu], book.menu_len[menu]
-    log_arrive = np.empty(n)
+    arrive = np.empty(n)
     for r in range(n):
-        e = first + r
-        total = 0.0
-        for k in range(book.entry_position_start[e], book.entry_position_start[e] + book.entry_n_positions[e]):
-            total += log_safe[book.entry_positions[k]]
-        log_arrive[r] = total
-    pick, loss = pick_by_utility(log_arrive, book.entry_cost_per_kg[first:first + n],
+        arrive[r] = onward[book.entry_suffix[first + r]]
+    pick, loss = pick_by_utility(arrive, book.entry_cost_per_kg[first:first + n],
                                  book.entry_log_path_size[first:first + n], book.menu_price[menu], temperature, u,
                                  tolerance)
     return book.entry_route[first + pick], loss
@@ -256,7 +262,6 @@ class RouteBook:
         parts["route_trip_cost_usd"].append(np.asarray(trip_cost_usd, dtype=np.float64))
         parts["route_crossings"].append(np.asarray(crossings, dtype=np.int64))
         entry_start = sum(len(a) for a in parts["entry_route"])
-        position_start = sum(len(a) for a in parts["entry_positions"])
         parts["menu_start"].append(np.array([entry_start]))
         parts["menu_len"].append(np.array([n_routes]))
         parts["menu_price"].append(np.array([menu.market_price]))
@@ -266,12 +271,38 @@ class RouteBook:
         parts["entry_route"].append(first_route + np.arange(n_routes))
         parts["entry_cost_per_kg"].append(menu.cost_per_kg.astype(np.float64))
         parts["entry_log_path_size"].append(menu.log_path_size.astype(np.float64))
-        parts["entry_position_start"].append(position_start + menu.starts.astype(np.int64))
-        parts["entry_n_positions"].append(np.diff(np.append(menu.starts, len(menu.flat_index))).astype(np.int64))
-        parts["entry_positions"].append(menu.step_position.astype(np.int64))
+        parts["entry_suffix"].append(menu.route_suffix)
+        parts["menu_trie_start"].append(np.array([sum(len(a) for a in parts["trie_step"])]))
+        parts["menu_trie_len"].append(np.array([len(menu.suffix_step)]))
+        parts["trie_step"].append(menu.suffix_step)
+        parts["trie_next"].append(menu.suffix_next)
         self._arrays = None
         self.version += 1
         return row
+
+
+def _suffix_trie(positions: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The routes' endings shared: node k is one step (its position among the menu's steps)
+    followed by node ``next[k]`` (-1: the route ends). Nodes come after the nodes they lead
+    to; each route is the node of its whole sequence. P(arrive) from a node is its step's
+    P(pass) times the next node's: one multiplication per node instead of one per step of
+    every route (the routes of a menu share their ways into the market)."""
+    nodes: dict[tuple[int, int], int] = {}
+    step, following, route_node = [], [], []
+    ends = np.append(starts, len(positions))
+    for r in range(len(starts)):
+        node = -1
+        for position in positions[ends[r]:ends[r + 1]][::-1].tolist():
+            key = (position, node)
+            found = nodes.get(key)
+            if found is None:
+                found = nodes[key] = len(step)
+                step.append(position)
+                following.append(node)
+            node = found
+        route_node.append(node)
+    return (np.asarray(step, dtype=np.int64), np.asarray(following, dtype=np.int64),
+            np.asarray(route_node, dtype=np.int64))
 
 
 def _path_sizes(flat_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
