@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from sim.config import SCENARIOS_DIR, config_dir_overrides, config_to_dict, params_from_config, resolve_config_timeline
-from sim.outputs import EVENTS_FILE, HEADLINE, check_writable_dir, claim_run_dir, phase_summary_table, summary_table, write_run
+from sim.outputs import EVENTS_FILE, HEADLINE, SHIPMENTS_FILE, check_writable_dir, claim_run_dir, phase_summary_table, summary_table, write_run
 from sim.params import ConfigError
 from sim.run import simulate
 
@@ -125,7 +125,8 @@ def run_scenario(cfg: DictConfig) -> Path:
     with claim_run_dir(hydra_cfg.runtime.output_dir) as out_dir:
         with tqdm(total=params.horizon_days, unit="day", desc="simulating", leave=False) as bar:
             result = simulate(params, keep_events=bool(cfg.output.events), on_day=lambda _day: bar.update(1),
-                              events_to=out_dir / EVENTS_FILE if cfg.output.events else None)   # streamed
+                              events_to=out_dir / EVENTS_FILE if cfg.output.events else None,   # streamed
+                              shipments_to=out_dir / SHIPMENTS_FILE)
         replications = int(cfg.report.replications)
         spread, n_runs = _replicate(overrides, params, replications, str(cfg.report.engine),
                                     result.summary) if replications > 0 else (None, 1)
@@ -203,8 +204,10 @@ def _subcommand(name: str) -> Callable[[list[str]], int]:
     try:
         return getattr(importlib.import_module(module), function)
     except (ImportError, AttributeError) as err:
+        reason = str(err)                    # (``err`` is gone once the except block ends)
+
         def unavailable(_argv: list[str]) -> int:
-            print(f"error: '{name}' is not available in this version ({err})", file=sys.stderr)
+            print(f"error: '{name}' is not available in this version ({reason})", file=sys.stderr)
             return 2
         return unavailable
 

@@ -690,7 +690,7 @@ def facilitator_brief(table: pd.DataFrame, names: list[str], titles: dict[str, s
         f"Figures are model output, not observations; every parameter's source or assumption is in "
         f"`scenarios/provenance.yaml`.",
         "",
-        f"## Headline: baseline level, then the change (95% interval) per scenario",
+        "## Headline: baseline level, then the change (95% interval) per scenario",
         "",
     ]
     header = "| Scenario | " + " | ".join(label for _, label in BRIEF_COLUMNS) + " |"

@@ -40,7 +40,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sim.model.ledger import events_table
 from sim.model.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
 from sim.run import RunResult
@@ -51,6 +50,7 @@ RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.pa
              "monthly.csv", "phases.csv", "allocation.csv", "config.yaml", "route_map.png", "timeseries.png", "briefing.md")
 LOCK_FILE = ".run.lock"
 EVENTS_FILE = "events.parquet"
+SHIPMENTS_FILE = "shipments.parquet"
 PHASE_MAPS = "route_map_phase*.png"   # one map per phase of a timeline (with the event log)
 
 HEADLINE = (
@@ -76,11 +76,13 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     """Write everything a run produced into ``out_dir``; ``summary.json`` last."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    streamed = result.events_file is not None and Path(result.events_file).resolve() == (out / EVENTS_FILE).resolve()
-    clear_run_files(out, keep=(EVENTS_FILE,) if streamed else ())   # the event log streamed here during the run
-    result.shipments.to_parquet(out / "shipments.parquet", index=False)
+    streamed = tuple(name for name, path in ((EVENTS_FILE, result.events_file), (SHIPMENTS_FILE, result.shipments_file))
+                     if path is not None and Path(path).resolve() == (out / name).resolve())
+    clear_run_files(out, keep=streamed)   # the tables streamed here during the run
+    if result.shipments is not None:
+        write_table(result.shipments, out / SHIPMENTS_FILE)
     if events and result.events is not None:
-        result.events.to_parquet(out / "events.parquet", index=False)
+        write_table(result.events, out / EVENTS_FILE)
     result.daily.to_parquet(out / "daily.parquet", index=False)
     result.daily.to_csv(out / "daily.csv", index=False)
     monthly_table(result.daily, result.params.start_date).to_csv(out / "monthly.csv", index=False)
@@ -96,55 +98,58 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
     return out
 
 
-class EventLogWriter:
-    """Streams a run's event log to a Parquet file in batches, instead of keeping it in memory.
+class ParquetLog:
+    """Streams one of a run's tables (the event log, the shipment table) to a Parquet file in batches.
 
-    The ledger hands it full batches of rows (:meth:`sim.model.ledger.Ledger.flush_events`); each
-    becomes a row group of the file, with the columns of ``RunResult.events`` (and of an
-    ``events.parquet`` written from it): shipment_id, day, date, node, event, agency,
-    bribe_usd, the categories as Parquet dictionaries. ``simulate(..., events_to=path)``
-    uses it; the CLI streams to the run directory's ``events.parquet``.
+    The ledger hands it full batches (:meth:`sim.model.ledger.Ledger.flush_events`,
+    :meth:`~sim.model.ledger.Ledger.flush_shipments`); each becomes a row group of the
+    file, with the calendar dates beside the day numbers (``dates``: day column -> date
+    column) and the categories as Parquet dictionaries, the columns of ``RunResult.events``
+    and ``RunResult.shipments``. ``simulate(..., events_to=path, shipments_to=path)`` uses
+    it; the CLI streams both to the run directory. ``empty`` makes the table without rows
+    (the columns of a file to which nothing was written).
     """
 
-    def __init__(self, path: str | Path, node_ids: tuple[str, ...], start_date) -> None:
+    def __init__(self, path: str | Path, start_date, dates: Mapping[str, str], empty) -> None:
         self.path = Path(path)
-        self.node_ids = node_ids
         self.start_date = start_date
+        self.dates = dict(dates)
+        self.empty = empty
         self.rows = 0
-        self._nodes = pa.array(list(node_ids), pa.string())
         self._writer: pq.ParquetWriter | None = None
 
-    def __call__(self, rows: list[tuple]) -> None:
-        table = self._table(rows)
+    def __call__(self, frame: pd.DataFrame) -> None:
+        table = arrow_table(add_dates(frame, self.start_date, self.dates))
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, table.schema)
         self._writer.write_table(table)
-        self.rows += len(rows)
+        self.rows += len(frame)
 
     def close(self) -> None:
         """Finish the file (an empty table with the columns when nothing was logged)."""
         if self._writer is None:
-            self([])
+            self(self.empty().iloc[:0])
         self._writer.close()
 
-    def _table(self, rows: list[tuple]) -> pa.Table:
-        frame = add_dates(events_table(rows, self.node_ids), self.start_date, {"day": "date"})
-        return pa.table({
-            "shipment_id": pa.array(frame["shipment_id"].to_numpy(dtype=np.int64)),
-            "day": pa.array(frame["day"].to_numpy(dtype=float)),
-            "date": pa.array(frame["date"].to_numpy(dtype="datetime64[ns]")),
-            "node": _dictionary(frame["node"], self._nodes),
-            "event": _dictionary(frame["event"]),
-            "agency": _dictionary(frame["agency"]),
-            "bribe_usd": pa.array(frame["bribe_usd"].to_numpy(dtype=float)),
-        })
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A run's table as Arrow: categories as dictionaries with 32-bit codes (the same schema
+    whatever the batch holds), missing values null."""
+    return pa.table({name: _dictionary(column) if isinstance(column.dtype, pd.CategoricalDtype)
+                     else pa.array(column.to_numpy()) for name, column in frame.items()})
 
 
-def _dictionary(column: pd.Series, values: pa.Array | None = None) -> pa.DictionaryArray:
-    """A categorical column as an Arrow dictionary of strings (missing values null)."""
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """A table held in memory, written as :class:`ParquetLog` writes a streamed one."""
+    pq.write_table(arrow_table(frame), path)
+
+
+def _dictionary(column: pd.Series) -> pa.DictionaryArray:
+    """A categorical column as an Arrow dictionary of its categories (missing values null)."""
     codes = column.cat.codes.to_numpy(dtype=np.int32)
-    if values is None:
-        values = pa.array([str(c) for c in column.cat.categories], pa.string())
+    categories = column.cat.categories
+    values = pa.array(categories.to_numpy(dtype=np.int64)) if pd.api.types.is_integer_dtype(categories) \
+        else pa.array([str(c) for c in categories], pa.string())     # (no categories: still strings)
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
 
 
@@ -228,7 +233,7 @@ def _write_plots(result: RunResult, out: Path) -> None:
     title = f"Simulated heroin flows and seizures, {result.params.horizon_days} days (seed {result.seed})"
     draw_route_map(nodes, edges, result.edge_flows_kg, result.seized_kg_by_node, out / "route_map.png", title=title)
     if result.params.timeline and (result.events is not None or result.events_file is not None):
-        result = replace(result, events=result.event_log())      # a map per phase: before and after each event
+        result = replace(result, events=result.event_log(), shipments=result.shipment_table())   # a map per phase
         for k, (first, end, label) in enumerate(phase_bounds(result.params), start=1):
             draw_period_map(result, out / PHASE_MAPS.replace("*", str(k)), first, end, title=f"Phase {k} ({label})")
     draw_timeseries(result.daily, out / "timeseries.png", seed=result.seed, events=event_marks(result.params))

@@ -494,13 +494,14 @@ def add_dates(frame, start_date: dt.date, columns: Mapping[str, str], one_based:
     ``one_based``: the daily table, whose row ``day`` d holds the state after d days,
     i.e. at the end of the date ``start_date + d - 1``.
     """
-    import pandas as pd
+    import numpy as np
 
+    base = np.datetime64(start_date, "D")
     for day_column, date_column in columns.items():
         days = frame[day_column].to_numpy(dtype=float) - (1 if one_based else 0)
-        valid = ~pd.isna(days)
-        dates = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-        dates[valid] = pd.Timestamp(start_date) + pd.to_timedelta(days[valid].astype(int), unit="D")
+        valid = ~np.isnan(days)
+        dates = np.full(len(days), np.datetime64("NaT", "ns"))
+        dates[valid] = (base + days[valid].astype(np.int64).astype("timedelta64[D]")).astype("datetime64[ns]")
         frame.insert(frame.columns.get_loc(day_column) + 1, date_column, dates)
     return frame
 

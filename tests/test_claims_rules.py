@@ -54,7 +54,6 @@ def test_a_controlled_load_is_not_stopped_again_on_its_way(always_controlled):
         seeds_with_controlled += s["controlled_deliveries"] > 0
         seized = ships[ships["outcome"] == "seized"]
         assert (seized["outcome_node"].astype(str) == seized["market"].astype(str)).all()
-        events = result.events
         controlled_ids = set(seized.loc[seized["agency"].astype(str) == always_controlled.world.policies.controlled_deliveries.agency,
                                         "shipment_id"])
         assert len(controlled_ids) == s["controlled_deliveries_seized"]
@@ -75,7 +74,6 @@ def test_a_disrupted_organisation_receives_and_sends_nothing_then_starts_from_em
     for seed in range(2):
         result = simulate(always_controlled, seed=seed, keep_events=False)
         ships = result.shipments
-        daily_supply = _daily_supply_by_organisation(always_controlled, ships)
         closed = ships[(ships["outcome"] == "seized") & (ships["agency"].astype(str) == agency)]
         for org, days_closed in closed.groupby("organisation", observed=True)["outcome_day"]:
             sent = ships[ships["organisation"] == org]
@@ -100,15 +98,6 @@ def _disrupted_spells(closure_days: list[float], days: int) -> list[tuple[int, i
         else:
             spells.append([start, start + days])
     return [(a, b) for a, b in spells]
-
-
-def _daily_supply_by_organisation(params, ships) -> dict:
-    """Each organisation's daily supply, from the config (flow x share / count / 365)."""
-    world = params.world
-    yearly_g = world.flow.heroin_kg_per_year * world.flow.supply_multiplier * 1000
-    org_type = ships.drop_duplicates("organisation").set_index("organisation")["org_type"].astype(str)
-    return {org: round(yearly_g * world.organisations[t].flow_share / world.organisations[t].count / 365)
-            for org, t in org_type.items()}
 
 
 # --- route choice ----------------------------------------------------------------------------

@@ -1,8 +1,16 @@
-"""The fast engine (sim/engine): its kernel's pieces, and the model it runs against the reference engine."""
+"""The fast engine (sim/engine) runs the reference engine's rules (sim/model/agents.py) to the gram.
+
+Both engines work on one state and draw the same random numbers in the same order, so a
+run on one is the run on the other: the same shipments, event log, daily series and
+summary, for every mechanism, timeline and adaptation rule. The random streams and the
+pieces both engines share (draws, the first encounter to fire, the queue) are tested on
+their own.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 import pandas as pd
@@ -10,75 +18,161 @@ import pytest
 from scipy import stats
 
 from sim.config import load_params, with_updates
-from sim.engine import kernel
-from sim.engine.transit import FastArrivals
+from sim.engine import FastEngine, kernel
 from sim.model import NorthernRouteModel
+from sim.model.draws import Streams, first_to_fire, stream_key, uniform
 from sim.run import simulate
 from test_mass_balance import ALL_POLICIES, _assert_balanced
 
 
-@pytest.fixture(scope="module")
-def fast_params(short_params):
-    return with_updates(short_params, {"transit": "fast"})
+# --- the random streams -----------------------------------------------------------------
+
+def test_a_stream_is_uniform_and_depends_on_seed_key_and_counter():
+    key = stream_key("node", 3)
+    draws = np.array([uniform(7, key, i) for i in range(20_000)])
+    assert draws.min() >= 0.0 and draws.max() < 1.0
+    assert stats.kstest(draws, "uniform").pvalue > 1e-4
+    assert abs(np.corrcoef(draws[:-1], draws[1:])[0, 1]) < 0.03          # successive numbers unrelated
+    assert len({uniform(7, key, 1), uniform(8, key, 1), uniform(7, stream_key("node", 4), 1),
+                uniform(7, stream_key("crew", 3), 1), uniform(7, key, 2)}) == 5
 
 
-# --- the kernel's pieces -------------------------------------------------------------
+def test_normal_and_beta_draws_have_their_distributions():
+    streams = Streams(seed=5)
+    normals = np.array([streams.normal(streams.number("test", 0)) for _ in range(20_000)])
+    assert stats.kstest(normals, "norm").pvalue > 1e-4
+    for a, b in ((0.8, 4.0), (3.0, 1.5), (20.0, 5.0)):                     # shapes below and above one
+        betas = np.array([streams.beta(a, b, streams.number("beta", int(a * 10))) for _ in range(8000)])
+        assert stats.kstest(betas, "beta", args=(a, b)).pvalue > 1e-4, (a, b)
 
-def test_first_encounter_draws_what_sequential_trials_draw():
+
+def test_a_crew_made_anew_draws_what_a_crew_made_at_the_start_draws():
+    streams = Streams(seed=1)
+    first = [streams.uniform(streams.number("crew:customs", 4)) for _ in range(3)]
+    again = [streams.uniform(streams.number("crew:customs", 4, fresh=True)) for _ in range(3)]
+    assert again[0] == first[0]
+    assert [streams.uniform(streams.number("crew:customs", 4, fresh=True))] == first[:1]
+
+
+def test_the_first_trial_to_fire_is_drawn_as_sequential_trials_draw_it():
     """One uniform on the intervals of 'i fires first' has the distribution of k separate trials."""
     chances = np.array([0.1, 0.3, 0.05, 0.2, 1.0])
     n = 200_000
     rng = np.random.default_rng(3)
-    one_draw = np.bincount([kernel.first_encounter(chances, 4, u) + 1 for u in rng.random(n)], minlength=5)
+    one_draw = np.bincount([first_to_fire(chances, 0, 4, u) + 1 for u in rng.random(n)], minlength=5)
     trials = rng.random((n, 4)) < chances[:4]
     first = np.where(trials.any(axis=1), trials.argmax(axis=1), -1)
     sequential = np.bincount(first + 1, minlength=5)
-    table = np.vstack([one_draw, sequential])
-    assert stats.chi2_contingency(table).pvalue > 1e-4
+    assert stats.chi2_contingency(np.vstack([one_draw, sequential])).pvalue > 1e-4
     expected_none = np.prod(1 - chances[:4])
     assert abs(one_draw[0] / n - expected_none) < 5 * math.sqrt(expected_none * (1 - expected_none) / n)
-    assert kernel.first_encounter(chances, 5, 0.999999) == 4      # a certain encounter (protection) always fires
+    assert first_to_fire(chances, 0, 5, 0.999999) == 4             # a certain encounter (protection) always fires
+    assert first_to_fire(chances, 2, 4, 0.0) == 2                  # the rest, after one that fired
+    assert first_to_fire(chances, 4, 4, 0.0) == -1
 
 
 def test_queue_pops_in_time_order_and_ties_in_order_of_scheduling():
-    ht, hs, hslot = np.zeros(16), np.zeros(16, dtype=np.int64), np.zeros(16, dtype=np.int64)
-    counters = np.zeros(4, dtype=np.int64)
+    Queue = namedtuple("Queue", ["heap_time", "heap_seq", "heap_slot", "progress"])
+    queue = Queue(np.zeros(16), np.zeros(16, dtype=np.int64), np.zeros(16, dtype=np.int64), np.zeros(8, dtype=np.int64))
     for slot, when in enumerate([3.5, 1.0, 2.0, 1.0, 0.5, 2.0]):
-        kernel.heap_push(ht, hs, hslot, counters, when, slot)
+        kernel.heap_push(queue, when, slot, slot)               # scheduled in slot order
     popped = []
-    while counters[kernel.C_HEAP_SIZE]:
-        when = ht[0]
-        popped.append((when, kernel.heap_pop(ht, hs, hslot, counters)))
+    while queue.progress[kernel.HEAP_SIZE]:
+        when = queue.heap_time[0]
+        popped.append((when, kernel.heap_pop(queue)))
     assert popped == [(0.5, 4), (1.0, 1), (1.0, 3), (2.0, 2), (2.0, 5), (3.5, 0)]
 
 
-def test_node_streams_are_uniform_and_depend_on_seed_node_and_counter():
-    draws = np.array([kernel.uniform(7, 3, i) for i in range(20_000)])
-    assert draws.min() >= 0.0 and draws.max() < 1.0
-    assert stats.kstest(draws, "uniform").pvalue > 1e-4
-    assert kernel.uniform(7, 3, 1) != kernel.uniform(8, 3, 1) != kernel.uniform(7, 4, 1)
+# --- the same run on both engines ----------------------------------------------------------
+
+def _both(params, seed: int, **kwargs):
+    return [simulate(with_updates(params, {"transit": engine}), seed=seed, **kwargs) for engine in ("reference", "fast")]
 
 
-# --- the model it runs ----------------------------------------------------------------
+def _assert_same_run(reference, fast) -> None:
+    assert fast.summary == reference.summary
+    pd.testing.assert_frame_equal(fast.shipments, reference.shipments)
+    pd.testing.assert_frame_equal(fast.daily, reference.daily)
+    if reference.events is not None:
+        pd.testing.assert_frame_equal(fast.events, reference.events)
+    assert fast.edge_flows_kg == reference.edge_flows_kg
+    pd.testing.assert_frame_equal(fast.allocation, reference.allocation)
 
-def test_the_transit_key_chooses_the_engine(short_params, fast_params):
-    assert isinstance(NorthernRouteModel(fast_params, rng=1).arrivals, FastArrivals)
-    assert not isinstance(NorthernRouteModel(with_updates(short_params, {"transit": "reference"}), rng=1).arrivals,
-                          FastArrivals)
+
+SCENARIOS = {
+    "baseline": ([], None),
+    "every policy": ([ALL_POLICIES.replace("]", ",anti_corruption_unit,mobile_patrols_south,inl_checkpoints,budget_restored]")],
+                     None),
+    "customs union, false couriers everywhere": (
+        ["regime=customs_union", "world.corruption.false_couriers.posts=[kz_zhibek_zholy,kz_korday,kz_kyzylzhar]",
+         "world.corruption.deterrence=0.0", "world.corruption.protection.offer_prob=0.5"], None),
+    "controlled deliveries everywhere": (
+        ["world.policies.controlled_deliveries.let_run_prob=1.0",
+         "world.policies.controlled_deliveries.countries=[TJ,KG,UZ,TM,KZ,RU]"], None),
+    "a timeline": ([], [{"day": 12, "policies": ["reinforce_uzbek_border", "green_zone_kyrgyz"]},
+                        {"day": 30, "set": {"regime": "single_inspection", "world.flow.supply_multiplier": 1.8}},
+                        {"day": 45, "policies_off": ["green_zone_kyrgyz"]}]),
+    "agencies following intelligence": (["adaptation=intelligence", "adaptation.share_moved_per_month=0.5"], None),
+    "agencies chasing seizures": (["adaptation=recent_seizures"], None),
+    "agencies with seizure targets": (["adaptation=seizure_target"], None),
+}
 
 
-def test_fast_engine_keeps_mass_balance_to_the_gram_with_every_mechanism_on():
-    params = load_params([ALL_POLICIES, "horizon_days=60", "transit=fast"])
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_the_fast_engine_gives_the_reference_engines_run_to_the_gram(scenario):
+    overrides, timeline = SCENARIOS[scenario]
+    params = load_params(["horizon_days=70", *overrides], timeline=timeline)
+    reference, fast = _both(params, seed=3)
+    _assert_same_run(reference, fast)
+    assert reference.summary["seizures"] > 0 and reference.summary["bribes"] + reference.summary["protected_passages"] > 0
+
+
+def test_the_engines_agree_when_every_buffer_grows_many_times_in_a_day():
+    """Four times the flow over a month: the queue, the couriers' rows, the books and the rings of
+    finds and cases grow while the kernel runs (it stops for room and goes on where it stopped)."""
+    params = load_params(["horizon_days=30", "world.flow.supply_multiplier=4", "world.patrols.south.count=12",
+                          "world.corruption.catch_prob_per_bribe=1.0"])
+    reference, fast = _both(params, seed=8)
+    _assert_same_run(reference, fast)
+
+
+def test_stepping_day_by_day_and_running_through_give_the_same_run():
+    params = load_params(["horizon_days=25"])
+    stepped, through = (NorthernRouteModel(params, rng=4) for _ in range(2))
+    for _ in range(25):
+        stepped.step()
+    through.run()
+    assert stepped.ledger.shipments_frame().equals(through.ledger.shipments_frame())
+    assert stepped.datacollector.get_model_vars_dataframe().equals(through.datacollector.get_model_vars_dataframe())
+
+
+def test_the_transit_key_chooses_the_engine(short_params):
+    assert isinstance(NorthernRouteModel(with_updates(short_params, {"transit": "fast"}), rng=1).fast, FastEngine)
+    reference = NorthernRouteModel(with_updates(short_params, {"transit": "reference"}), rng=1)
+    assert reference.fast is None and reference.arrivals is not None
+
+
+def test_an_unknown_engine_is_one_line_naming_the_key():
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match="transit") as err:
+        load_params(["transit=slow"])
+    assert "\n" not in str(err.value)
+
+
+# --- what both engines keep -------------------------------------------------------------------
+
+def test_mass_balance_to_the_gram_with_every_mechanism_on():
+    params = load_params([ALL_POLICIES, "horizon_days=60"])
     model = NorthernRouteModel(params, rng=4)
     model.run()
     _assert_balanced(model, simulate(params, seed=4, keep_events=False).summary)
 
 
-@pytest.mark.parametrize("engine", ["fast", "reference"])
-def test_every_hop_leaves_one_record_in_the_event_log(short_params, engine):
+def test_every_hop_leaves_one_record_in_the_event_log(short_params):
     """Each hop (a load at a node: no route passes a node twice) is logged as passed, protected,
     cleared, bribed or seized; the shipments' hop counts add up to the same number."""
-    result = simulate(with_updates(short_params, {"transit": engine}), seed=5)
+    result = simulate(short_params, seed=5)
     events = result.events
     at_nodes = events[events["event"].isin(["passed", "protected", "inspected_cleared", "bribed", "seized"])]
     hops = len(at_nodes[["shipment_id", "node"]].drop_duplicates())
@@ -88,25 +182,36 @@ def test_every_hop_leaves_one_record_in_the_event_log(short_params, engine):
     assert flows == pytest.approx((result.shipments["kg"] * result.shipments["hops"]).sum(), rel=1e-12)
 
 
-def test_fast_engine_runs_are_repeatable(fast_params):
-    a, b = simulate(fast_params, seed=11, keep_events=False), simulate(fast_params, seed=11, keep_events=False)
+def test_runs_are_repeatable(short_params):
+    a, b = simulate(short_params, seed=11, keep_events=False), simulate(short_params, seed=11, keep_events=False)
     assert a.summary == b.summary
     assert a.shipments.equals(b.shipments)
     assert a.daily.equals(b.daily)
 
 
-def test_fast_engine_keeps_common_random_numbers_for_a_policy_that_changes_nothing(fast_params):
+def test_a_policy_that_changes_nothing_changes_nothing_common_random_numbers():
     """US assistance at its FY08 level is the baseline's: the same seed gives the same run."""
-    fy08 = load_params(["preset=us_assistance_fy08", "horizon_days=60", "transit=fast"])
-    a, b = simulate(fast_params, seed=2, keep_events=False), simulate(fy08, seed=2, keep_events=False)
-    assert a.summary == b.summary
+    base = load_params(["horizon_days=60"])
+    fy08 = load_params(["preset=us_assistance_fy08", "horizon_days=60"])
+    assert simulate(base, seed=2, keep_events=False).summary == simulate(fy08, seed=2, keep_events=False).summary
 
 
-def test_fast_engine_runs_every_mechanism(fast_params):
+def test_a_post_switched_on_leaves_the_loads_that_never_pass_it_as_they_were():
+    """Common random numbers: the INL posts draw from streams of their own, so the loads that never
+    meet one keep their fate (until news of seizures there reaches their organisations)."""
+    base = load_params(["horizon_days=20"])
+    inl = load_params(["horizon_days=20", "+policy=[inl_checkpoints]"])
+    a, b = (simulate(p, seed=6).shipments for p in (base, inl))
+    first_day = (a["day_dispatched"] < 1) & (b["day_dispatched"] < 1)
+    assert a[first_day][["grams", "crossings", "market"]].equals(b[first_day][["grams", "crossings", "market"]])
+
+
+def test_the_engine_runs_every_mechanism():
     """Over 60 days: seizures, bribes, protection, controlled deliveries let run and closed, patrols' finds."""
+    params = load_params(["horizon_days=60"])
     totals: dict[str, float] = {}
     for seed in range(3):
-        model = NorthernRouteModel(fast_params, rng=seed, keep_events=False)
+        model = NorthernRouteModel(params, rng=seed, keep_events=False)
         model.run()
         ledger = model.ledger
         for key, value in {"seizures": ledger.seizures_count, "bribes": ledger.bribes_count,
@@ -121,7 +226,7 @@ def test_fast_engine_runs_every_mechanism(fast_params):
 @pytest.mark.parametrize("transit", ["fast", "reference"])
 def test_engines_follow_rules_changed_mid_run(transit):
     """Crews that can inspect every vehicle from day 30 (a timeline event: refresh_rules re-derives
-    the fast engine's arrays) seize far more in the ten days after it than without the event."""
+    the crews' rows, which both engines read) seize far more in the ten days after it than without."""
     horizon = ["horizon_days=40", f"transit={transit}"]
     event = {"day": 30, "label": "crews inspect everything", "set": {"world.inspection.inspections_per_officer_day": 1000}}
     seized = {}
@@ -131,89 +236,27 @@ def test_engines_follow_rules_changed_mid_run(transit):
     assert seized["with"] > 3 * seized["without"] > 0
 
 
-def test_fast_and_reference_engines_give_the_same_outcome_distributions(short_params):
-    """Quick version of scripts/engine_equivalence.py: 12 seeds x 60 days per engine.
-
-    Mann-Whitney at 1%: with 12 seeds a shift of about 1.2 SD would be detected with 80%
-    power; the full check (30 seeds x a year, every headline outcome) is the script's.
-    """
-    outcomes = ("kg_seized", "seizures", "kg_delivered", "bribes", "share_entry_kz_kg", "shipments")
-    samples = {engine: {k: [] for k in outcomes} for engine in ("fast", "reference")}
-    for engine in samples:
-        params = with_updates(short_params, {"transit": engine})
-        for seed in range(100, 112):
-            summary = simulate(params, seed=seed, keep_events=False).summary
-            for key in outcomes:
-                samples[engine][key].append(summary[key])
-    for key in outcomes:
-        p = stats.mannwhitneyu(samples["fast"][key], samples["reference"][key]).pvalue
-        assert p > 0.01, (key, np.mean(samples["fast"][key]), np.mean(samples["reference"][key]))
+def test_the_agents_read_what_the_fast_engine_wrote():
+    """After a fast run the agents (views of the state) show the day's positions and the books' totals."""
+    model = NorthernRouteModel(load_params(["horizon_days=40", "+policy=[mobile_patrols_south]"]), rng=2)
+    model.run()
+    at = model.patrols_at
+    assert sorted(p.row for node in at for p in node) == sorted(p.row for p in model.patrols)
+    assert all(p.position == node for node, patrols in enumerate(at) for p in patrols)
+    assert sum(org.revenue_usd for org in model.organisations) > 0
+    assert sum(p.seized_g for p in model.posts if p is not None) <= model.ledger.seized_g
+    assert model.couriers_on_road == len(model.loads_on_road()) == model.datacollector.model_vars["couriers_on_road"][-1]
 
 
-def _assert_kernel_sees_the_rules(model, loads_today: int = 5) -> None:
-    """Every encounter chance the fast engine's arrays give at every node is the one the rules
-    (``Courier.meet``/``pass_post``) would use there today: which nodes have a post, its
-    watchers, its sides, each side's inspection chance by conveyance, who is protected, and
-    the patrols standing there."""
-    arrivals, day = model.arrivals, float(model.day)
-    arrivals._sync_patrols()
-    for node, post in enumerate(model.posts):
-        assert arrivals.has_post[node] == (post is not None), model.node_ids[node]
-        for c in range(len(model.world.conveyances)):
-            patrol_chances = [arrivals.patrol_stop[arrivals.patrols_at[node, k], node]
-                              * arrivals.patrol_detect[arrivals.patrols_at[node, k], c]
-                              for k in range(arrivals.n_patrols_at[node])]
-            assert patrol_chances == pytest.approx([p.stop_prob[node] * p.p_detect[c] for p in model.patrols_at[node]])
-        if post is None:
-            continue
-        assert arrivals.n_watch[node] == len(post.surveillance)
-        for w, watcher in enumerate(post.surveillance):
-            assert list(arrivals.watch_p[node, w]) == pytest.approx(watcher.p_inspect)
-        assert (arrivals.n_sides[node], arrivals.both_sides[node]) == (len(post.sides), post.both_sides_inspect)
-        for s, side in enumerate(post.sides):
-            for c in range(len(model.world.conveyances)):
-                kernel_chance = kernel.crew_chance(
-                    node, s, c, day, loads_today, arrivals.cap, arrivals.staff, arrivals.licit, arrivals.target,
-                    arrivals.p_fixed, arrivals.busy, arrivals.n_busy)
-                assert kernel_chance == pytest.approx(side.inspection_chance(c, day, loads_today)), \
-                    (model.node_ids[node], side.agency, c)
-            for org in model.organisations:
-                assert arrivals.protected[node, s, arrivals.org_index[org.unique_id]] == (org.unique_id in side.protectors)
+# --- the tables streamed to Parquet -------------------------------------------------------------
 
+def _same_table(written: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(written.columns) == list(expected.columns) and len(written) == len(expected)
+    for column in expected.columns:
+        assert written[column].dtype.kind == expected[column].dtype.kind, column
+        assert written[column].astype(object).isna().equals(expected[column].astype(object).isna()), column
+        assert (written[column].astype(str) == expected[column].astype(str)).all(), column
 
-@pytest.mark.parametrize("preset", ["inl_checkpoints", "dedicated_checkpoints", "controlled_deliveries"])
-def test_fast_engine_sees_the_posts_of_the_policy_network_as_the_rules_do(preset):
-    """The three presets whose seizure effects differed between the engines on the comparison's
-    seeds (issue 13): the INL posts and the dedicated checkpoints (added or re-profiled by
-    ``with_policy_network``) are posts to the kernel with the rules' chances, at setup and after
-    45 days of seizures tying officers up, bribes buying protection and loads let run."""
-    model = NorthernRouteModel(load_params([f"preset={preset}", "horizon_days=45", "transit=fast"]), rng=2,
-                               keep_events=False)
-    dedicated = model.world.policies.dedicated_checkpoints
-    changed = {"inl_checkpoints": [n for n in model.node_ids if n.startswith("kz_inl_")],
-               "dedicated_checkpoints": [*dedicated.cargo_only, *dedicated.passengers_only]}.get(preset, [])
-    assert all(model.posts[model.node_ids.index(n)] is not None for n in changed)
-    seen = {"protection": False, "officers tied up": False}
-    _assert_kernel_sees_the_rules(model)
-    while model.running:
-        model.step()
-        if model.day % 15 == 0:
-            _assert_kernel_sees_the_rules(model)
-            sides = [side for post in model.posts if post is not None for side in post.sides]
-            seen["protection"] |= any(side.protectors for side in sides)
-            seen["officers tied up"] |= any(side.busy_until for side in sides)
-    assert all(seen.values()), seen
-
-
-def test_an_unknown_engine_is_one_line_naming_the_key():
-    from sim.params import ConfigError
-
-    with pytest.raises(ConfigError, match="transit") as err:
-        load_params(["transit=slow"])
-    assert "\n" not in str(err.value)
-
-
-# --- the event log streamed to Parquet -----------------------------------------------------
 
 def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(short_params, tmp_path, monkeypatch):
     """``simulate(events_to=...)`` writes the same rows and columns as the log kept in memory,
@@ -221,16 +264,24 @@ def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(shor
     import pyarrow.parquet as pq
 
     import sim.model.ledger
+    from sim.outputs import write_table
 
     monkeypatch.setattr(sim.model.ledger, "EVENT_BATCH_ROWS", 2000)
     kept = simulate(short_params, seed=4)
     streamed = simulate(short_params, seed=4, events_to=tmp_path / "events.parquet")
     assert streamed.events is None and streamed.summary == kept.summary
-    assert pq.ParquetFile(tmp_path / "events.parquet").num_row_groups >= len(kept.events) // 2000
-    kept.events.to_parquet(tmp_path / "kept.parquet", index=False)
-    written, expected = streamed.event_log(), pd.read_parquet(tmp_path / "kept.parquet")
-    assert list(written.columns) == list(expected.columns) and len(written) == len(expected) > 2000
-    for column in expected.columns:
-        assert written[column].dtype.kind == expected[column].dtype.kind, column
-        assert written[column].astype(object).isna().equals(expected[column].astype(object).isna()), column
-        assert (written[column].astype(str) == expected[column].astype(str)).all(), column
+    assert pq.ParquetFile(tmp_path / "events.parquet").num_row_groups >= len(kept.events) // 2000 >= 2
+    write_table(kept.events, tmp_path / "kept.parquet")
+    _same_table(streamed.event_log(), pd.read_parquet(tmp_path / "kept.parquet"))
+
+
+def test_shipments_streamed_to_parquet_are_the_table_kept_in_memory(short_params, tmp_path):
+    """``simulate(shipments_to=...)`` writes each load's row once its journey is over (in shipment
+    order) and at the end the loads still on the road: the table kept in memory, row for row."""
+    from sim.outputs import write_table
+
+    kept = simulate(short_params, seed=9, keep_events=False)
+    streamed = simulate(short_params, seed=9, keep_events=False, shipments_to=tmp_path / "shipments.parquet")
+    assert streamed.shipments is None and streamed.summary == kept.summary
+    write_table(kept.shipments, tmp_path / "kept.parquet")
+    _same_table(streamed.shipment_table(), pd.read_parquet(tmp_path / "kept.parquet"))

@@ -52,7 +52,7 @@ def test_a_shut_route_is_avoided_until_it_reopens(short_params):
         return np.mean([korday in org.choose_route("kz_almaty")[0].nodes for _ in range(300)])
 
     before = share_via_korday()
-    org.shut_until[korday] = 30
+    org.shut_channel(korday, 30)
     assert before > 0.05 and share_via_korday() < 0.01
     model.day = 31
     assert share_via_korday() > 0.05 and korday not in org.shut_until

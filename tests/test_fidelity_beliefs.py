@@ -14,7 +14,7 @@ from sim.run import simulate
 
 
 def _one_node_belief(prior=0.01, strength=100.0, forgetting=0.0):
-    return LossBeliefs(np.array([[prior]]), strength, forgetting)
+    return LossBeliefs.alone(np.array([[prior]]), strength, forgetting)
 
 
 def _observe(belief, loss_rate, passages, draws):

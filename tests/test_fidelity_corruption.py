@@ -4,38 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from sim.model.agents import CLEARED, PROTECTED, Courier, Officer, PostSide
+from crews import courier_at_leg_one, post_with_one_crew
 from sim.config import with_updates
 from sim.model import NorthernRouteModel
+from sim.model.agents import CLEARED, PROTECTED
 from sim.run import simulate
 
 
 @pytest.fixture
 def model(short_params):
-    return NorthernRouteModel(with_updates(short_params, {"world.policies.controlled_deliveries.enabled": False}), rng=5)
+    return NorthernRouteModel(with_updates(short_params, {"world.policies.controlled_deliveries.enabled": False,
+                                                          "transit": "reference"}), rng=5)
 
 
 def _courier(model, org):
-    market = next(iter(org.menus))
-    route = org.menus[market].routes[0]
-    courier = Courier(model, org, market, route, 5000, "KZ")
-    courier.leg = 1
-    model.ledger.record_dispatch(courier.shipment, route.nodes[0])
-    return courier
+    return courier_at_leg_one(model, org)
 
 
 def _post_that_always_inspects(model):
-    post = next(p for p in model.posts if p is not None)
-    officer = Officer(model, "test", "KZ customs", 0.0)
-    post.sides = [PostSide("KZ customs", [1.0] * 5, [0.0] * 5, [officer])]
-    post.surveillance = []
-    return post, officer
+    return post_with_one_crew(model, p_inspect=1.0, p_detect=0.0, corruptibility=0.0)
 
 
 def test_protection_lowers_inspections_of_the_paying_organisations_loads(model):
     post, officer = _post_that_always_inspects(model)
     payer, other = list(model.organisations)[:2]
-    post.sides[0].protectors[payer.unique_id] = officer
+    post.sides[0].protect(payer.row, officer)
     costs_before = payer.costs_usd
     paid = [_courier(model, payer).pass_post(post, post.node, 0.5) for _ in range(20)]
     unpaid = [_courier(model, other).pass_post(post, post.node, 0.5) for _ in range(20)]
@@ -47,15 +40,15 @@ def test_protection_lowers_inspections_of_the_paying_organisations_loads(model):
 
 def test_an_exposed_protection_is_a_detected_case_and_raises_deterrence(short_params):
     params = with_updates(short_params, {"world.corruption.protection.detection_prob_per_load": 1.0,
-                                         "world.corruption.deterrence_per_case": 0.2})
+                                         "world.corruption.deterrence_per_case": 0.2, "transit": "reference"})
     model = NorthernRouteModel(params, rng=5)
     post, officer = _post_that_always_inspects(model)
     payer = next(iter(model.organisations))
-    post.sides[0].protectors[payer.unique_id] = officer
+    post.sides[0].protect(payer.row, officer)
     before = model.integrity.deterrence(0.5)
     assert _courier(model, payer).pass_post(post, post.node, 0.5) is PROTECTED
     assert model.ledger.corruption_cases["protection"] == 1 and model.ledger.officers_caught == 1
-    assert payer.unique_id not in post.sides[0].protectors                  # the arrangement is over
+    assert post.sides[0].protector_of(payer.row) is None                     # the arrangement is over
     assert model.integrity.deterrence(0.5) == pytest.approx(1 - (1 - before) * 0.8)
     assert _courier(model, payer).pass_post(post, post.node, 0.6) is CLEARED
 

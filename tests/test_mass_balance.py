@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.model.agents import Courier
 from sim.config import load_params, with_updates
 from sim.model import NorthernRouteModel
 from sim.run import simulate
@@ -21,19 +20,19 @@ ALL_POLICIES = "+policy=[controlled_deliveries,green_zone_kyrgyz,green_zone_uzbe
 
 
 def _on_the_road(model) -> dict[int, int]:
-    """Shipment id -> grams, for every courier still travelling."""
-    return {c.shipment.shipment_id: c.shipment.grams for c in model.agents_by_type.get(Courier, [])}
+    """Shipment id -> grams, for every courier still travelling (from the engine's queue, not the ledger)."""
+    return model.loads_on_road()
 
 
 def _assert_balanced(model, summary=None) -> None:
     ledger = model.ledger
-    ships = ledger.shipments
-    by_outcome = {o: sum(s.grams for s in ships if s.outcome == o) for o in ("seized", "delivered", "in_transit")}
+    ships = ledger.shipments_frame()
+    by_outcome = {o: int(ships.loc[ships["outcome"] == o, "grams"].sum()) for o in ("seized", "delivered", "in_transit")}
     on_road = _on_the_road(model)
-    in_transit_ids = {s.shipment_id for s in ships if s.outcome == "in_transit"}
+    in_transit_ids = set(ships.loc[ships["outcome"] == "in_transit", "shipment_id"].tolist())
     stock = sum(o.stock_g for o in model.organisations)
 
-    assert ledger.entered_g == sum(s.grams for s in ships)
+    assert ledger.entered_g == int(ships["grams"].sum())
     assert ledger.seized_g == by_outcome["seized"]
     assert ledger.delivered_g == by_outcome["delivered"]
     assert set(on_road) == in_transit_ids                   # the loads the ledger thinks travel, travel

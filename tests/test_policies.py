@@ -71,9 +71,9 @@ def test_green_zone_watches_only_its_segments_green_crossings():
     model = NorthernRouteModel(_params("+policy=[green_zone_uzbek]"), rng=0)
     zone = [p for p in model.posts if p is not None and any(s.agency == "KNB border service" for s in p.surveillance)]
     assert {model.network.nodes[p.node].id for p in zone} == {"kz_uz_green"}
-    side = zone[0].surveillance[0]
-    assert side.p_inspect == [0.3] * 5 and side.p_detect == [1.0] * 5
-    assert side.agency == "KNB border service"
+    watchers = zone[0].surveillance[0]
+    assert watchers.p_spot == [0.3] * 5                      # spotted, a load is found
+    assert watchers.agency == "KNB border service"
 
 
 def test_green_zone_policies_combine_their_segments():
@@ -186,7 +186,7 @@ def test_inl_checkpoints_become_posts_that_seize():
 
 
 def _watched(model):
-    return {model.network.nodes[p.node].id: p.surveillance[0].p_inspect[0]
+    return {model.network.nodes[p.node].id: p.surveillance[0].p_spot[0]
             for p in model.posts if p is not None and p.surveillance}
 
 

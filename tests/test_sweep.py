@@ -6,7 +6,6 @@ with SIGKILL; they use 30-day runs so that the file takes well under a minute.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess

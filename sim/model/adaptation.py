@@ -33,7 +33,6 @@ from the model (:meth:`sim.model.NorthernRouteModel.adapt_agencies` calls it).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from sim.params import Adaptation
-from sim.timeline import date_of
 
 if TYPE_CHECKING:
     from sim.model import NorthernRouteModel
@@ -156,7 +154,7 @@ class AgencyAllocation:
     patrols_configured: dict[tuple[str, str], int] = field(default_factory=dict)
     effort_countries: tuple[str, ...] = ()
     rows: list[tuple] = field(default_factory=list)
-    _seized_mark: dict[tuple[int, str], int] = field(default_factory=dict)
+    _seized_mark: np.ndarray | None = None    # grams seized by (node, agency code) at the last month's start
     _flow_mark: np.ndarray | None = None
     _month: int = 0
 
@@ -256,8 +254,8 @@ class AgencyAllocation:
         passing = np.array([float(flow[nodes].sum()) for nodes in places.values()])
         reports = np.array([sum(_reports(model, n) for n in nodes) for nodes in places.values()]) \
             if rules.caricc_sharing else np.ones(len(places))
-        draws = model.stream(f"intelligence:{what}:{agency}", self._month)
-        normals = np.array([draws.gauss(0.0, 1.0) for _ in places])
+        stream = model.streams.number(f"intelligence:{what}:{agency}", self._month)
+        normals = np.array([model.streams.normal(stream) for _ in places])
         return intelligence_view(passing, own, pooled_noise(rules.intelligence_noise, reports), normals)
 
     def record(self, day: int, rules: Adaptation, posts: dict[str, list[int]], moved: dict[str, float],
@@ -287,16 +285,18 @@ class AgencyAllocation:
 
     def _seized_since_mark(self, model: NorthernRouteModel) -> dict[tuple[int, str], float]:
         """Kilos seized by (node, agency) since the last month's start."""
-        now = dict(model.ledger.seized_g_at)
-        kg = {key: (grams - self._seized_mark.get(key, 0)) / 1000.0 for key, grams in now.items()}
+        now = model.ledger.books.seized_g_at.copy()
+        mark = self._seized_mark if self._seized_mark is not None else np.zeros_like(now)
+        if mark.shape != now.shape:                       # agencies added since: their columns start at 0
+            mark = np.pad(mark, ((0, 0), (0, now.shape[1] - mark.shape[1])))
         self._seized_mark = now
-        return kg
+        nodes, agencies = np.nonzero(now - mark)
+        names = model.ledger.agencies.names
+        return {(int(n), names[a]): (now[n, a] - mark[n, a]) / 1000.0 for n, a in zip(nodes, agencies)}
 
     def _flow_since_mark(self, model: NorthernRouteModel) -> np.ndarray:
         """Kilos that reached each node since the last month's start."""
-        total = np.zeros(len(model.node_ids))
-        for (_, v), grams in model.ledger.edge_flow_g.items():
-            total[v] += grams
+        total = model.ledger.edge_flow.sum(axis=0).astype(float)
         mark = self._flow_mark if self._flow_mark is not None else np.zeros_like(total)
         self._flow_mark = total
         return (total - mark) / 1000.0
@@ -348,8 +348,3 @@ def _reports(model: NorthernRouteModel, node: int) -> int:
     crews = len(posts[node].sides) if posts[node] is not None else 0
     neighbours = sum(posts[network.index[n]] is not None for n in network.graph.neighbors(network.nodes[node].id))
     return max(1, crews + neighbours)
-
-
-def is_first_of_month(start_date: dt.date, day: int) -> bool:
-    """Whether day ``day`` (0 = ``start_date``) is the first of a calendar month after the start."""
-    return day > 0 and date_of(start_date, day).day == 1

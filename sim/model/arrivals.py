@@ -33,8 +33,9 @@ class Arrivals:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, courier))
 
-    def follow_rules(self, model) -> None:
-        """Nothing to derive: each courier reads the rules from the agents at every hop."""
+    def couriers(self) -> list[Arriving]:
+        """Everyone on the road (in no particular order)."""
+        return [courier for _, _, courier in self._heap]
 
     def peek(self) -> float | None:
         """When the next arrival is due (None when nobody is on the road)."""

@@ -10,83 +10,131 @@ a node is a running, forgetting tally of interdictions and successful passages.
 
 With the real chance of a seizure per passage near 0.5%, one seizure after a hundred safe
 passages moves the belief by about one percentage point, not from 6% to 53%.
+
+The evidence is kept in the organisations' rows of the run's state
+(:mod:`sim.model.state`: ``belief_losses``, ``belief_passages``, ``belief_scale``), flat
+over (node x conveyance). Forgetting is lazy: the evidence is stored divided by the
+running discount ``belief_scale`` (the product of a day's keep over the days elapsed), so
+a day's forgetting is one multiplication, and the true evidence (stored x scale) is
+computed where a belief is read. The updates and the reading are compiled functions,
+which both engines call.
 """
 
 from __future__ import annotations
 
+import math
+from collections import namedtuple
+from typing import Callable
+
+import numba
 import numpy as np
+
+#: below this discount the stored evidence is rescaled (kept far from underflow)
+RESCALE_BELOW = 1e-100
+#: the chance of loss is read as at most this (a node is never believed a sure loss)
+MAX_RISK = 0.999999
+
+
+@numba.njit(cache=True)
+def forget(scale, keep_per_day, losses, passages, o, days):
+    """Organisation ``o`` discounts all its evidence by the days elapsed (the prior is never forgotten)."""
+    keep = keep_per_day[o]
+    if keep < 1.0:
+        scale[o] *= keep if days == 1.0 else keep ** days
+        if scale[o] < RESCALE_BELOW:
+            for step in range(losses.shape[1]):
+                losses[o, step] *= scale[o]
+                passages[o, step] *= scale[o]
+            scale[o] = 1.0
+
+
+@numba.njit(cache=True, inline="always")
+def observe(evidence, scale, o, step, weight):
+    """Organisation ``o`` sees ``weight`` of evidence at ``step`` (node x n_conveyances + conveyance):
+    a loss there (``evidence``: its losses) or a safe passage (its passages)."""
+    evidence[o, step] += weight / scale[o]
+
+
+@numba.njit(cache=True, inline="always")
+def risk_at(prior_losses, prior_passages, losses, passages, scale, o, step):
+    """Organisation ``o``'s posterior mean chance of losing a load at ``step``."""
+    lost = prior_losses[step] + losses[o, step] * scale[o]
+    return lost / (lost + prior_passages[step] + passages[o, step] * scale[o])
+
+
+@numba.njit(cache=True, inline="always")
+def safe_at(prior_losses, prior_passages, losses, passages, scale, o, step):
+    """P(pass) at ``step`` under organisation ``o``'s beliefs, 1 - risk (what route choice multiplies up)."""
+    return 1.0 - min(risk_at(prior_losses, prior_passages, losses, passages, scale, o, step), MAX_RISK)
+
+
+def prior_arrays(prior_mean: np.ndarray, prior_strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """The prior's losses and passages, flat over (node x conveyance), from its mean and strength."""
+    flat = np.asarray(prior_mean, dtype=float).ravel()
+    return flat * prior_strength, (1.0 - flat) * prior_strength
+
+
+#: Where beliefs are kept: the prior (flat over node x conveyance) and each organisation's
+#: evidence (rows), its discount and its keep a day.
+BeliefArrays = namedtuple("BeliefArrays", ["prior_losses", "prior_passages", "losses", "passages", "scale",
+                                           "keep_per_day"])
 
 
 class LossBeliefs:
-    """Beta posteriors of the chance of loss, one per (node, conveyance).
+    """One organisation's beliefs (a view of its row of the evidence).
 
-    Forgetting is lazy: the evidence is stored divided by the running discount
-    ``scale`` (the product of a day's keep over the days elapsed), so a day's forgetting
-    is one multiplication, not two array operations per organisation and day, and the
-    true evidence (``stored x scale``) is computed only when a belief is read.
+    ``arrays`` gives the :data:`BeliefArrays` they are kept in (the model's, read anew each
+    time: its tables may be replaced as they grow); :meth:`alone` makes beliefs with arrays
+    of their own (analysis, tests). ``risk``, ``losses`` and ``passages`` are arrays by
+    (node, conveyance).
     """
 
-    #: below this discount the stored evidence is rescaled (kept far from underflow)
-    RESCALE_BELOW = 1e-100
+    def __init__(self, arrays: Callable[[], BeliefArrays], row: int, n_conveyances: int) -> None:
+        self.arrays, self.row, self.n_conveyances = arrays, row, n_conveyances
 
-    def __init__(self, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float):
-        self.prior_losses = prior_mean * prior_strength
-        self.prior_passages = (1.0 - prior_mean) * prior_strength
-        self._losses = np.zeros_like(prior_mean, dtype=float)     # discounted evidence / scale
-        self._passages = np.zeros_like(prior_mean, dtype=float)
-        self.scale = 1.0
-        self.keep_per_day = 1.0 - forgetting_per_day
-        self._log_safe: np.ndarray | None = None
-
-    def retune(self, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float) -> None:
-        """A new prior and forgetting (rules changed mid-run); the evidence seen is kept."""
-        losses, passages = prior_mean * prior_strength, (1.0 - prior_mean) * prior_strength
-        if not (np.array_equal(losses, self.prior_losses) and np.array_equal(passages, self.prior_passages)):
-            self.prior_losses, self.prior_passages, self._log_safe = losses, passages, None
-        self.keep_per_day = 1.0 - forgetting_per_day
-
-    def forget(self, days: float = 1.0) -> None:
-        """Discount all evidence by the days elapsed (the prior is never forgotten)."""
-        if self.keep_per_day < 1.0:
-            self.scale *= self.keep_per_day ** days
-            self._log_safe = None
-            if self.scale < self.RESCALE_BELOW:
-                self._losses *= self.scale
-                self._passages *= self.scale
-                self.scale = 1.0
+    @classmethod
+    def alone(cls, prior_mean: np.ndarray, prior_strength: float, forgetting_per_day: float) -> LossBeliefs:
+        """Beliefs of their own about ``prior_mean``'s (node, conveyance) cells, from no evidence."""
+        prior_mean = np.asarray(prior_mean, dtype=float)
+        prior_l, prior_p = prior_arrays(prior_mean, prior_strength)
+        held = BeliefArrays(prior_l, prior_p, np.zeros((1, prior_l.size)), np.zeros((1, prior_l.size)), np.ones(1),
+                            np.array([1.0 - forgetting_per_day]))
+        return cls(lambda: held, 0, prior_mean.shape[1])
 
     def observe_loss(self, node: int, conveyance: int, weight: float = 1.0) -> None:
-        self._losses[node, conveyance] += weight / self.scale
-        self._log_safe = None
+        """A load lost at ``node`` with ``conveyance`` (``weight``: news of another's is worth less)."""
+        a = self.arrays()
+        observe(a.losses, a.scale, self.row, node * self.n_conveyances + conveyance, weight)
 
     def observe_passages(self, nodes, conveyance: int, weight: float = 1.0) -> None:
-        self._passages[nodes, conveyance] += weight / self.scale
-        self._log_safe = None
+        """Loads that passed ``nodes`` safely with ``conveyance``."""
+        a = self.arrays()
+        for node in nodes:
+            observe(a.passages, a.scale, self.row, node * self.n_conveyances + conveyance, weight)
 
-    def observe_steps(self, flat_steps: np.ndarray, weight: float = 1.0) -> None:
-        """Passages at ``flat_steps`` (node x n_conveyances + conveyance, as route menus index
-        beliefs; each at most once: a route never revisits a node): one array operation."""
-        self._passages.reshape(-1)[flat_steps] += weight / self.scale
-        self._log_safe = None
+    def forget(self, days: float = 1.0) -> None:
+        """Discount the evidence by ``days`` of forgetting."""
+        a = self.arrays()
+        forget(a.scale, a.keep_per_day, a.losses, a.passages, self.row, days)
+
+    def _shaped(self, flat: np.ndarray) -> np.ndarray:
+        return flat.reshape(-1, self.n_conveyances)
 
     @property
     def losses(self) -> np.ndarray:
         """Discounted losses seen at each (node, conveyance) (own losses, and news weighted)."""
-        return self._losses * self.scale
+        a = self.arrays()
+        return self._shaped(a.losses[self.row] * a.scale[self.row])
 
     @property
     def passages(self) -> np.ndarray:
         """Discounted safe passages seen at each (node, conveyance)."""
-        return self._passages * self.scale
+        a = self.arrays()
+        return self._shaped(a.passages[self.row] * a.scale[self.row])
 
     @property
     def risk(self) -> np.ndarray:
         """Posterior mean chance of losing a load at each (node, conveyance)."""
-        a = self.prior_losses + self.losses
-        return a / (a + self.prior_passages + self.passages)
-
-    def log_safe(self) -> np.ndarray:
-        """log P(pass) per (node, conveyance), flattened as route menus index it (cached)."""
-        if self._log_safe is None:
-            self._log_safe = np.log1p(-np.minimum(self.risk, 0.999999)).ravel()
-        return self._log_safe
+        a = self.arrays()
+        lost = self._shaped(a.prior_losses) + self.losses
+        return lost / (lost + self._shaped(a.prior_passages) + self.passages)

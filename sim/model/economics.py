@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 
+import numba
+import numpy as np
+
 from sim.params import ConveyanceSpec, Node, World
 
 
@@ -35,3 +38,19 @@ def trip_cost_usd(spec: ConveyanceSpec, km: float) -> float:
 def trip_cost_per_kg(spec: ConveyanceSpec, km: float) -> float:
     """Expected trip cost per kilo carried, the figure organisations compare routes by."""
     return trip_cost_usd(spec, km) / mean_load_kg(spec)
+
+
+@numba.njit(cache=True, inline="always")
+def load_grams(median_kg, sigma, z, smaller, small_load_factor):
+    """A load's size in grams: lognormal around the conveyance's median (``z``: a standard normal
+    draw), times ``small_load_factor`` when the organisation is past its loss tolerance."""
+    kg = math.exp(math.log(median_kg) + sigma * z)
+    if smaller:
+        kg *= small_load_factor
+    return max(1, int(np.rint(kg * 1000.0)))
+
+
+@numba.njit(cache=True, inline="always")
+def staged_grams(grams, recycle_share):
+    """The part of a seizure re-staged with a false courier (002 ¶27), in whole grams."""
+    return int(np.rint(grams * recycle_share))

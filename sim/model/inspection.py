@@ -2,11 +2,14 @@
 
 Pure functions of the parameters, so that each rule can be read, tested and replaced on
 its own. The agents in :mod:`sim.model.agents` apply them; policies change their inputs.
+Those applied at every hop are compiled (numba), and both engines call them.
 """
 
 from __future__ import annotations
 
 from typing import Iterable
+
+import numba
 
 from sim.params import ConveyanceSpec, Regime
 
@@ -23,7 +26,8 @@ def inspection_probability(staff: float, inspections_per_officer_day: float, fun
     return share_inspected(capacity, traffic_per_day * n_crossings, targeting)
 
 
-def share_inspected(capacity_per_day: float, traffic_per_day: float, targeting: float) -> float:
+@numba.njit(cache=True, inline="always")
+def share_inspected(capacity_per_day, traffic_per_day, targeting):
     """Chance a load is inspected: the share of today's traffic the crew can inspect, times targeting.
 
     Targeting (risk profiling) makes some conveyances more or less likely to be picked
@@ -77,3 +81,52 @@ def patrol_encounter_probability(patrols_present: int, intercept_prob: float, n_
         return 0.0
     miss_one = 1.0 - intercept_prob / n_crossings
     return 1.0 - miss_one ** patrols_present
+
+
+@numba.njit(cache=True, inline="always")
+def crew_inspection_chance(capacity, staff, licit_traffic, targeting, p_fixed, tied_up, loads_today):
+    """Today's chance that a crew inspects a passing load.
+
+    Its capacity with the officers not tied up by seizures (processing, handing over:
+    003 ¶1) against the licit traffic plus the loads the post sees today; a crew without
+    licit traffic to screen has its fixed chance ``p_fixed``.
+    """
+    if licit_traffic <= 0:
+        return p_fixed
+    on_duty = max(0.0, staff - tied_up) / staff if staff else 0.0
+    return share_inspected(capacity * on_duty, licit_traffic + loads_today, targeting)
+
+
+# --- officers tied up by seizures (a crew's ring of the days they are free again) ------------
+
+@numba.njit(cache=True, inline="always")
+def officers_tied_up(busy_until, n_busy, node, side, day):
+    """How many of a crew's officers are still tied up by seizures on ``day`` (the free ones leave the ring)."""
+    kept = 0
+    for k in range(n_busy[node, side]):
+        if busy_until[node, side, k] > day:
+            busy_until[node, side, kept] = busy_until[node, side, k]
+            kept += 1
+    n_busy[node, side] = kept
+    return kept
+
+
+@numba.njit(cache=True, inline="always")
+def tie_up(busy_until, n_busy, node, side, free_at):
+    """One officer of the crew is tied up until ``free_at`` by a seizure.
+
+    The ring holds more places than the crew has officers (:meth:`NorthernRouteModel._refresh_posts`
+    sees to it); when it is full every officer is tied up anyway, and the officer freed
+    soonest gives up the place.
+    """
+    n = n_busy[node, side]
+    if n < busy_until.shape[2]:
+        busy_until[node, side, n] = free_at
+        n_busy[node, side] = n + 1
+        return
+    soonest = 0
+    for k in range(1, n):
+        if busy_until[node, side, k] < busy_until[node, side, soonest]:
+            soonest = k
+    if free_at > busy_until[node, side, soonest]:
+        busy_until[node, side, soonest] = free_at

@@ -2,16 +2,24 @@
 
 One step is one day:
 
-1. every trafficking organisation receives its share of the day's heroin (a disrupted
+1. the day's events (a timeline) put new rules in force, and on the first of a month
+   agencies that adapt move capacity among their posts;
+2. every trafficking organisation receives its share of the day's heroin (a disrupted
    organisation's share goes to its rivals) and sends the loads its stock covers, each
    by the route it judges best;
-2. mobile patrols take up their positions for the day;
-3. couriers reach the nodes they arrive at today, in order of arrival time
-   (:class:`sim.model.arrivals.Arrivals`), and meet what is there (:meth:`sim.model.agents.Courier.meet`);
-4. the day's figures are collected.
+3. mobile patrols take up their positions for the day;
+4. couriers reach the nodes they arrive at today, in order of arrival time
+   (:class:`sim.model.arrivals.Arrivals`), and meet what is there
+   (:meth:`sim.model.agents.Courier.meet`);
+5. the day's figures are collected.
 
-The policies in force are data the model reads (:func:`sim.model.policies.policy_settings`): the
-posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
+Steps 2-5 are the agents' methods, one Python call per hop (the reference engine,
+``transit: reference``), or the same rules compiled (``transit: fast``, the default:
+:mod:`sim.engine`), over the same state (:mod:`sim.model.state`) with the same random
+numbers: the two give the same run.
+
+The policies in force are data the model reads (:func:`sim.model.policies.policy_settings`):
+the posts' staff, funding and watchers, the let-run rule of controlled deliveries, the
 officers' deterrence. A scenario's timeline (:mod:`sim.timeline`) changes them at the start
 of an event's day: :meth:`NorthernRouteModel.refresh_rules` re-derives what depends on
 them, and the world goes on from its state. ``model.use_rules(params)`` puts other rules in
@@ -21,10 +29,8 @@ force in a running model (a policy exercise's turn) the same way.
 from __future__ import annotations
 
 import math
-import random
-from collections import Counter
 import secrets
-import zlib
+from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import mesa
@@ -32,19 +38,22 @@ from mesa.agent import AgentSet
 import numpy as np
 
 from sim.model import inspection
-from sim.model.adaptation import AgencyAllocation, is_first_of_month
-from sim.model.agents import CONVEYANCE_INDEX, Checkpoint, Courier, MobilePatrol, Officer, PostSide, TraffickingOrganisation
-from sim.engine import make_arrivals
+from sim.model.adaptation import AgencyAllocation
+from sim.model.agents import Checkpoint, MobilePatrol, Officer, PostSide, TraffickingOrganisation, Watchers
+from sim.model.beliefs import BeliefArrays, prior_arrays
 from sim.model.corruption import Integrity
+from sim.model.daily import DailySeries, DAILY_SERIES, day_figures, flow_links
 from sim.model.deployment import deployed
+from sim.model.draws import Streams
 from sim.model.economics import price_at, trip_cost_usd
-from sim.model.ledger import Ledger
+from sim.model.ledger import REASSIGNED_G, Ledger, Vocabulary
 from sim.model.network import POST_KINDS, build_network
-from sim.model.outcomes import FLOW_SERIES, flow_edges
-from sim.params import CONVEYANCES, ConfigError, Params
+from sim.model.outcomes import flow_edges
 from sim.model.policies import funding_factor, policy_settings, reinforced, watches_at, with_policy_network
-from sim.model.routing import RouteMenu, build_route_menus
-from sim.timeline import phases
+from sim.model.routing import RouteBook, RouteMenu, build_route_menus
+from sim.model.state import RunState
+from sim.params import CONVEYANCES, ConfigError, Params
+from sim.timeline import month_bounds, phases
 
 
 class NorthernRouteModel(mesa.Model):
@@ -71,13 +80,14 @@ class NorthernRouteModel(mesa.Model):
             used: pass ``rng=params.seed``, as :func:`sim.run.simulate` does); the seed used
             is ``model.seed`` (and ``model.params.seed``), so any run can be repeated.
         keep_events: keep the per-hop event log (turn off in large sweeps).
+        keep_shipments: keep a row per shipment (the shipment table; sweeps need only the summary).
     """
 
     def __init__(self, params: Params | None = None, *, preset: str | None = None, regime: str | None = None,
                  policies: Sequence[str] = (), horizon_days: int | None = None, supply_multiplier: float | None = None,
                  overrides: Mapping[str, Any] | None = None, config_dir: str | None = None,
                  timeline: Sequence[Mapping[str, Any]] | None = None, start_date: Any = None,
-                 rng: int | None = None, keep_events: bool = True):
+                 rng: int | None = None, keep_events: bool = True, keep_shipments: bool = True):
         from sim.config import scenario_params   # the config layer above the model (it reads sim.model.network)
 
         params = scenario_params(params, preset=preset, regime=regime, policies=policies, horizon_days=horizon_days,
@@ -92,37 +102,59 @@ class NorthernRouteModel(mesa.Model):
         self.phase = 0
         self.horizon_days = params.horizon_days
         self.day = 0
+        self.month_starts = frozenset(first for first, _, _ in month_bounds(self.start_date, self.horizon_days)[1:])
 
         self.node_ids = tuple(n.id for n in params.network.nodes)
-        self.ledger = Ledger(self.node_ids, keep_events=keep_events)
-        self.arrivals = make_arrivals(params.transit, self.seed, keep_events)   # the engine moving couriers (sim.engine)
-        self.reporting_draws = self.stream("false couriers", 0)   # stagings change reports only (002 ¶27)
+        self.streams = Streams(self.seed)      # every random number of the run (sim.model.draws)
+        self.state = RunState(len(self.node_ids), len(CONVEYANCES), _organisation_count(params),
+                              _most_markets(params), _most_nationalities(params))
+        self.ledger = Ledger(self.node_ids, len(CONVEYANCES), keep_events=keep_events, keep_shipments=keep_shipments)
+        self.routes = RouteBook()              # the routes organisations weigh, as arrays
         self.posts: list[Checkpoint | None] = [None] * len(self.node_ids)
-        self.patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
+        self._patrols_at: list[list[MobilePatrol]] = [[] for _ in self.node_ids]
+        self.officer_at: list[Officer] = []    # an officer's row -> the officer
         self.organisations = AgentSet([], random=self.random)
         self.patrols = AgentSet([], random=self.random)
         self.network = None
         self.integrity = None
+        self.arrivals = None
+        self.fast = None
         self._watches: dict[int, tuple] = {}
         self._patrols_made = 0
         self._route_key = None
         self.allocation = AgencyAllocation()   # agencies' capacity by post, as they adapt (sim.model.adaptation)
         self.use_rules(self.phases[0].params)
-        self.allocation.start(self)
         self.flow_edges = flow_edges(self.network)   # links of the daily border flows (node set never changes)
-        self.datacollector = mesa.DataCollector(model_reporters=DAILY_REPORTERS)
+        self.flow_links = flow_links(self.flow_edges)
+        self.today = np.zeros(len(DAILY_SERIES))
+        self.datacollector = DailySeries()
+        self._start_engine(params.transit)
+        self.allocation.start(self)
+
+    def _start_engine(self, transit: str) -> None:
+        """The queue of couriers of the reference engine, or the compiled engine (:mod:`sim.engine`)."""
+        if transit == "reference":
+            from sim.model.arrivals import Arrivals
+            self.arrivals = Arrivals()
+        else:
+            from sim.engine import FastEngine
+            self.fast = FastEngine(self)
 
     # --- the schedule -------------------------------------------------------------
 
     def step(self) -> None:
-        """One day: the day's events, heroin arrives, organisations send loads, patrols deploy,
-        couriers move, data is kept."""
+        """One day: the day's events, agencies adapt, heroin arrives, organisations send loads,
+        patrols deploy, couriers move, the day's figures are kept."""
         self.apply_events()
         self.adapt_agencies()
-        self.supply_organisations()
-        self.organisations.shuffle_do("plan_shipments")
-        self.deploy_patrols()
-        self.arrivals.run_until(self.day + 1)
+        if self.fast is not None:
+            self.fast.run_day()                # the same day, compiled (sim.engine)
+        else:
+            self.supply_organisations()
+            self.organisations.do("plan_shipments")
+            self.deploy_patrols()
+            self.arrivals.run_until(self.day + 1)
+            self.record_day()
         self.datacollector.collect(self)
         self.day += 1
         if self.day >= self.horizon_days:
@@ -149,12 +181,10 @@ class NorthernRouteModel(mesa.Model):
 
     def adapt_agencies(self) -> None:
         """On the first day of each calendar month, agencies move capacity among their posts
-        as the adaptation rule in force says (:mod:`sim.model.adaptation`); the posts concerned,
-        and the fast engine's arrays, follow."""
-        if is_first_of_month(self.start_date, self.day) and self.allocation.month(self, self.day):
+        as the adaptation rule in force says (:mod:`sim.model.adaptation`); the posts concerned follow."""
+        if self.day in self.month_starts and self.allocation.month(self, self.day):
             self._refresh_posts()
             self._refresh_patrols()
-            self.arrivals.follow_rules(self)
 
     def supply_organisations(self) -> None:
         """Each organisation receives its day's heroin; a disrupted one's goes to its rivals."""
@@ -185,27 +215,52 @@ class NorthernRouteModel(mesa.Model):
             taker.receive(share)
             given += share
         takers[0].receive(grams - given)
-        self.ledger.reassigned_g += grams
+        self.ledger.add(REASSIGNED_G, grams)
         return True
 
     def deploy_patrols(self) -> None:
-        for patrols in self.patrols_at:
+        """Each patrol takes up its position for the day (in the order they were sent out)."""
+        for patrols in self._patrols_at:
             patrols.clear()
-        self.patrols.shuffle_do("choose_position")
         for patrol in self.patrols:
-            self.patrols_at[patrol.position].append(patrol)
+            patrol.choose_position()
+            self._patrols_at[patrol.position].append(patrol)
 
-    # --- setup helpers -----------------------------------------------------------
+    @property
+    def patrols_at(self) -> list[list[MobilePatrol]]:
+        """The patrols at each node today, in the order a load meets them."""
+        return self._patrols_at if self.fast is None else self.fast.patrols_by_node()
 
-    def stream(self, purpose: str, index: int) -> random.Random:
-        """A random stream of its own for one agent or post, derived from the run's seed.
+    def record_day(self) -> None:
+        """The day's figures (:data:`sim.model.daily.DAILY_SERIES`), for the data collector."""
+        day_figures(self.ledger.books, len(self.arrivals), self.flow_links, self.today)
 
-        Each organisation, post, crew and patrol draws from its own stream, so that two
-        scenarios run with the same seed (common random numbers) differ only where the
-        policies differ, not because one extra draw shifted every later one.
-        """
-        key = np.random.SeedSequence([int(self._seed) & (2**64 - 1), zlib.crc32(purpose.encode()), index]).generate_state(2)
-        return random.Random(int(key[0]) << 32 | int(key[1]))
+    @property
+    def couriers_on_road(self) -> int:
+        """Loads on the road now."""
+        return len(self.arrivals if self.fast is None else self.fast)
+
+    def loads_on_road(self) -> dict[int, int]:
+        """The loads on the road now, counted from the couriers themselves (not the ledger): shipment -> grams."""
+        if self.fast is not None:
+            return self.fast.loads_on_road()
+        return {courier.shipment: courier.grams for courier in self.arrivals.couriers()}
+
+    # --- what the rules draw and read ---------------------------------------------
+
+    def belief_arrays(self) -> BeliefArrays:
+        """Where the organisations' beliefs are kept (:class:`sim.model.beliefs.LossBeliefs` reads them)."""
+        orgs = self.state.orgs
+        return BeliefArrays(self.prior_losses, self.prior_passages, orgs.belief_losses, orgs.belief_passages,
+                            orgs.belief_scale, orgs.keep_per_day)
+
+    def node_draw(self, node: int) -> float:
+        """The next random number of a node's stream: the encounters there, a crew's detection."""
+        return self.streams.uniform(self.state.posts.stream.item(node))
+
+    def rules_draw(self, node: int) -> float:
+        """The next random number of the rules that follow a find at a node (controlled deliveries)."""
+        return self.streams.uniform(self.state.posts.rules_stream.item(node))
 
     def kg_flow(self, series: str) -> float:
         """Kilos carried so far over the links of one of :data:`sim.model.outcomes.FLOW_SERIES`."""
@@ -231,6 +286,7 @@ class NorthernRouteModel(mesa.Model):
         changes nothing (common random numbers).
         """
         self.settings = policy_settings(self.world)
+        self._detection_by_methods: dict[tuple[str, ...], list[float]] = {}
         corruption = self.world.corruption
         if self.integrity is None:
             self.integrity = Integrity(self.settings.deterrence, corruption.deterrence_per_case,
@@ -240,10 +296,25 @@ class NorthernRouteModel(mesa.Model):
         if self.network is None or self.network.nodes != self.params.network.nodes \
                 or self.network.transport != self.world.transport:
             self.network = build_network(self.params.network, self.world.transport)
+        self._refresh_nodes()
         self._refresh_posts()
         self._refresh_patrols()
         self._refresh_organisations()
-        self.arrivals.follow_rules(self)       # the fast engine's arrays (sim.engine.transit)
+
+    def _refresh_nodes(self) -> None:
+        """What each node is to the rules: the price of a kilo there, who follows up a seizure there."""
+        posts, world = self.state.posts, self.world
+        let_run = self.settings.let_run
+        self.let_run_agency = self.ledger.agency(let_run.agency) if let_run is not None else -1
+        for i, node in enumerate(self.network.nodes):
+            posts.price_usd_per_kg[i] = price_at(node, world)
+            posts.investigated[i] = node.country in world.investigation.countries
+            posts.let_run_country[i] = let_run is not None and node.country in let_run.countries
+            posts.stream[i] = self.streams.number("node", i)
+            posts.rules_stream[i] = self.streams.number("rules", i)
+            posts.reporting_stream[i] = self.streams.number("false couriers", i)
+        self.load_sizes = np.array([[world.conveyances[c].size.median_kg, world.conveyances[c].size.sigma]
+                                    for c in CONVEYANCES])
 
     def _refresh_posts(self) -> None:
         """A checkpoint agent (with its crews) at every active post, green crossing and city."""
@@ -256,73 +327,124 @@ class NorthernRouteModel(mesa.Model):
         post = self.posts[i]
         if node.kind == "origin" or not node.active or profile_name is None:
             if post is not None:                  # a post taken out of service (a policy switched off)
-                for side in [*post.sides, *post.surveillance]:
-                    self._let_go(side, 0)
-                post.remove()
+                for crew in [*post.sides, *post.surveillance]:
+                    self._let_go(crew, 0)
+                post.close()
                 self.posts[i] = None
             return
+        if post is None:
+            post = self.posts[i] = self._open_post(i)
         own = deployed(world, node, reinforced(world, node, insp.profiles[profile_name]))
         crews = [(node.agency or insp.default_agency_by_kind.get(node.kind, "police"), own)]
         counterpart = insp.counterpart_profile_by_border.get(node.border or "")
         if counterpart is not None and node.kind in POST_KINDS:
             crews.append((insp.counterpart_agency_by_border.get(node.border, "counterpart border service"),
                           insp.profiles[counterpart]))
-        old = post.sides if post is not None else []
-        sides = [self._side(node, agency, profile, old[j] if j < len(old) and old[j].agency == agency else None)
-                 for j, (agency, profile) in enumerate(crews)]
-        for side in old:
-            if not any(side is s for s in sides):
-                self._let_go(side, 0)
-        both = len(sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
+        for side in post.sides[len(crews):]:
+            self._let_go(side, 0)
+        post.sides = [self._side(post, j, agency, profile) for j, (agency, profile) in enumerate(crews)]
+        self.state.posts.n_sides[i] = len(post.sides)
+        post.both_sides_inspect = len(post.sides) == 2 and self.regime.sides_inspecting == 2 and not node.simplified
         watches = tuple(watches_at(world, self.network, node))
-        if post is not None and self._watches.get(i) == watches:
-            watchers = post.surveillance
-        else:
-            for side in post.surveillance if post is not None else []:
-                self._let_go(side, 0)
-            watchers = [self._watchers(node, w) for w in watches]
+        if self._watches.get(i) != watches:
+            for watcher in post.surveillance:
+                self._let_go(watcher, 0)
+            post.surveillance = [self._watchers(i, w, watch) for w, watch in enumerate(watches)]
+            self.state.posts.n_watchers[i] = len(watches)
         self._watches[i] = watches
-        stages = node.id in self.settings.false_courier_posts
-        if post is None:
-            self.posts[i] = Checkpoint(self, i, sides, both, surveillance=watchers, stages_false_couriers=stages)
-        else:
-            post.sides, post.both_sides_inspect, post.surveillance = sides, both, watchers
-            post.stages_false_couriers = stages
+        post.stages_false_couriers = node.id in self.settings.false_courier_posts
 
-    def _side(self, node, agency: str, profile, side: PostSide | None = None) -> PostSide:
+    def _open_post(self, i: int) -> Checkpoint:
+        """A post put in service (at setup, or by a policy): its books start empty."""
+        posts = self.state.posts
+        posts.inspections[i] = posts.seized_g[i] = posts.loads_today[i] = 0
+        posts.loads_day[i] = -1
+        return Checkpoint(self, i)
+
+    def _side(self, post: Checkpoint, j: int, agency: str, profile) -> PostSide:
         """One side's crew at a post: capacity (funded staff) against the licit traffic it sees.
 
-        ``side``: the crew already there, updated in place (its officers, deals and
-        officers tied up stay; officers are hired or let go to the new staff).
+        The crew already there (same agency) is updated in place: its officers, deals and
+        officers tied up stay; officers are hired or let go to the new staff.
         """
-        world = self.world
-        capacity = self.allocation.capacity(agency, self.network.index[node.id], profile.staff
-                                            * world.inspection.inspections_per_officer_day * funding_factor(world, agency))
+        world, node, i = self.world, self.network.nodes[post.node], post.node
+        code = self.ledger.agency(agency)
+        side = post.sides[j] if j < len(post.sides) else None
+        if side is not None and side.agency_code != code:   # another agency's crew takes over
+            self._let_go(side, 0)
+            side = None
+        new_crew = side is None
+        if new_crew:
+            side = PostSide(self, i, j)
+            sides = self.state.sides
+            sides.n_busy[i, j] = 0
+            sides.protector[i, j] = -1
+            side.agency_code = code
+        capacity = self.allocation.capacity(agency, i, profile.staff * world.inspection.inspections_per_officer_day
+                                            * funding_factor(world, agency))
         traffic = profile.traffic_per_day * node.n_crossings * self._traffic_factor(node)
         targeting = [profile.targeting[c] * self._rule_factor(node, world.conveyances[c]) for c in CONVEYANCES]
-        p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
-                                                     for m in profile.methods) for c in CONVEYANCES]
-        p_inspect = [inspection.share_inspected(capacity, traffic, t) for t in targeting]
-        staff = max(1, math.ceil(profile.staff))
-        if side is None:
-            draws = self.stream(f"crew:{agency}", self.network.index[node.id])
-            officers = [Officer(self, node.id, agency, profile.corruption, draws) for _ in range(staff)]
-            return PostSide(agency=agency, p_inspect=p_inspect, p_detect=p_detect, officers=officers,
-                            staff=profile.staff, capacity=capacity, licit_traffic=traffic, targeting=targeting)
-        side.p_inspect, side.p_detect, side.targeting = p_inspect, p_detect, targeting
+        sides = self.state.sides
+        sides.targeting[i, j] = targeting
+        sides.p_detect[i, j] = self._detection(profile.methods)
+        sides.p_inspect[i, j] = [inspection.share_inspected(capacity, traffic, t) for t in targeting]
         side.staff, side.capacity, side.licit_traffic = profile.staff, capacity, traffic
-        draws = side.officers[0].draws
-        side.officers.extend(Officer(self, node.id, agency, profile.corruption, draws)
-                             for _ in range(staff - len(side.officers)))
+        staff = max(1, math.ceil(profile.staff))
+        self.state.grow("B", staff + 1)           # the ring of officers tied up holds the whole crew
+        stream = self.streams.number(f"crew:{agency}", i, fresh=new_crew)
+        side.officers.extend(Officer.hire(self, staff - len(side.officers), node.id, code, profile.corruption, stream))
         self._let_go(side, staff)
         return side
 
-    def _let_go(self, side: PostSide, keep: int) -> None:
+    def _watchers(self, i: int, w: int, watch) -> Watchers:
+        """Watchers (a green-zone strip, UAVs) who spot a passing load; spotted, it is found."""
+        if w >= self.state.dims["W"]:
+            self._grow_watchers(w + 1)
+        watchers = Watchers(self, i, w)
+        code = self.ledger.agency(watch.agency)
+        watchers.agency_code = code
+        self.state.watchers.p_spot[i, w] = watch.spot_prob
+        stream = self.streams.number(f"watchers:{watch.agency}", i, fresh=True)
+        watchers.officers = Officer.hire(self, watch.officers, self.node_ids[i], code, watch.corruption, stream)
+        self._write_roster(watchers)
+        return watchers
+
+    def _grow_watchers(self, n: int) -> None:
+        from sim.model.state import grown
+        state = self.state
+        state.dims["W"] = n
+        state.watchers = grown(state.watchers, "watchers", rows=n)   # rows are (node, watch): widen the second
+        state.version += 1
+
+    def _let_go(self, crew, keep: int) -> None:
         """Officers beyond the first ``keep`` of a crew leave it (and their protection deals end)."""
-        for officer in side.officers[keep:]:
-            side.end_protection_by(officer)
-            officer.remove()
-        del side.officers[keep:]
+        for officer in crew.officers[keep:]:
+            if isinstance(crew, PostSide):
+                crew.end_protection_by(officer)
+            officer.leave()
+        del crew.officers[keep:]
+        self._write_roster(crew)
+
+    def _write_roster(self, crew) -> None:
+        """The crew's officers, as the rows the compiled engine draws an officer from."""
+        table = self.state.sides if isinstance(crew, PostSide) else self.state.watchers
+        n = len(crew.officers)
+        if n > self.state.dims["R"]:
+            self.state.grow("R", n)
+            table = self.state.sides if isinstance(crew, PostSide) else self.state.watchers
+        table.roster[crew.row] = -1
+        table.roster[crew.row + (slice(0, n),)] = [o.row for o in crew.officers]
+        table.n_officers[crew.row] = n
+
+    def _detection(self, methods: tuple[str, ...]) -> list[float]:
+        """The chance that these inspection methods find a load, by conveyance (its concealment)."""
+        found = self._detection_by_methods.get(methods)
+        if found is None:
+            world = self.world
+            found = self._detection_by_methods[methods] = [
+                inspection.detection_probability([world.detection[m][world.conveyances[c].concealment] for m in methods])
+                for c in CONVEYANCES]
+        return found
 
     def _traffic_factor(self, node) -> float:
         """Licit traffic at a post relative to 2009: the regime's on the Kazakh-Russian border.
@@ -333,13 +455,6 @@ class NorthernRouteModel(mesa.Model):
         if node.kind == "border_checkpoint" and node.border == "kz_ru":
             return self.regime.licit_traffic_factor
         return 1.0
-
-    def _watchers(self, node, watch) -> PostSide:
-        """Watchers (a green-zone strip, UAVs) who spot a passing load; spotted, it is found."""
-        draws = self.stream(f"watchers:{watch.agency}", self.network.index[node.id])
-        officers = [Officer(self, node.id, watch.agency, watch.corruption, draws) for _ in range(watch.officers)]
-        n = len(CONVEYANCES)
-        return PostSide(agency=watch.agency, p_inspect=[watch.spot_prob] * n, p_detect=[1.0] * n, officers=officers)
 
     def _rule_factor(self, node, spec) -> float:
         """Border rules: the Kazakh-Russian regime there; TIR seals at every border post."""
@@ -363,28 +478,38 @@ class NorthernRouteModel(mesa.Model):
             key = (patrol.group, patrol.officer.agency)
             if have[key] > wanted.get(key, 0):
                 have[key] -= 1
-                patrol.officer.remove()
-                patrol.remove()
+                patrol.withdraw()
         for group, spec in world.patrols.items():
             area = [self.network.index[n] for n in spec.area]
-            p_detect = [inspection.detection_probability(world.detection[m][world.conveyances[c].concealment]
-                                                         for m in spec.methods) for c in CONVEYANCES]
-            for patrol in self.patrols:
-                if patrol.group == group:
-                    patrol.area, patrol.p_detect = area, p_detect
-                    patrol.stop_prob = self._stop_prob(spec, patrol.officer.agency, area)
-                    patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
             for agency in [a for (g, a), n in wanted.items() if g == group for _ in range(n)]:
                 if have[(group, agency)] >= wanted[(group, agency)]:
                     continue
                 have[(group, agency)] += 1
-                officer = Officer(self, f"patrol:{group}", agency, spec.corruption,
-                                  self.stream(f"patrol-officer:{group}", self._patrols_made))
-                patrol = MobilePatrol(self, group, area, self._stop_prob(spec, agency, area), p_detect, officer,
-                                      spec.intelligence_weight, spec.memory_days)
-                patrol.draws = self.stream("patrol", self._patrols_made)   # never a withdrawn patrol's dice
+                officer, = Officer.hire(self, 1, f"patrol:{group}", self.ledger.agency(agency), spec.corruption,
+                                        self.streams.number(f"patrol-officer:{group}", self._patrols_made))
+                self.patrols.add(MobilePatrol(self, group, officer, self.streams.number("patrol", self._patrols_made)))
                 self._patrols_made += 1
-                self.patrols.add(patrol)
+            for patrol in self.patrols:
+                if patrol.group == group:
+                    self._patrol_rules(patrol, spec, area)
+
+    def _patrol_rules(self, patrol: MobilePatrol, spec, area: list[int]) -> None:
+        """A patrol's area, its chance to stop and find a load at each node, its use of intelligence."""
+        patrols, p = self.state.patrols, patrol.row
+        if len(area) > self.state.dims["AREA"]:
+            self.state.grow("AREA", len(area))
+            patrols = self.state.patrols
+        patrols.n_area[p] = len(area)
+        patrols.area[p, :len(area)] = area
+        patrols.in_area[p] = False
+        patrols.in_area[p, area] = True
+        patrols.stop_prob[p] = 0.0
+        for node, chance in self._stop_prob(spec, patrol.officer.agency, area).items():
+            patrols.stop_prob[p, node] = chance
+        patrols.p_detect[p] = self._detection(spec.methods)
+        patrol.intelligence_weight, patrol.memory_days = spec.intelligence_weight, spec.memory_days
+        if patrol.position not in area:
+            patrol.position = area[0]
 
     def _stop_prob(self, spec, agency: str, area: list[int]) -> dict[int, float]:
         """A patrol's chance to stop a passing load at each node of its area (funding scales it)."""
@@ -412,30 +537,86 @@ class NorthernRouteModel(mesa.Model):
         if route_key != self._route_key:
             routes = build_route_menus(self.params, self.network)
             menus = {t: self._menus_for(t, spec, routes) for t, spec in world.organisations.items() if spec.count}
+            self._book_menus([menu for by_market in menus.values() for menu in by_market.values()])
             self._route_key = route_key
-        prior = self._prior_risk()
+        self.prior_losses, self.prior_passages = prior_arrays(self._prior_risk(), world.learning.prior_strength)
         yearly_g = world.flow.heroin_kg_per_year * world.flow.supply_multiplier * 1000
         daily_g = {t: round(yearly_g * spec.flow_share / spec.count / 365)
                    for t, spec in world.organisations.items() if spec.count}
         if len(self.organisations) == 0:
             for org_type, spec in world.organisations.items():
                 for _ in range(spec.count):
-                    self.organisations.add(TraffickingOrganisation(self, org_type, spec, menus[org_type], prior,
-                                                                   daily_g[org_type]))
-            return
+                    org = TraffickingOrganisation(self, len(self.organisations), org_type)
+                    self.state.orgs.stream[org.row] = self.streams.number("organisation", org.row)
+                    self.state.orgs.org_type[org.row] = list(world.organisations).index(org_type)
+                    self.organisations.add(org)
+            self.ledger.org_ids = [org.unique_id for org in self.organisations]
+            self.ledger.org_types = [org.org_type for org in self.organisations]
         for org in self.organisations:
-            org.follow_rules(world.organisations[org.org_type], daily_g[org.org_type],
-                             menus[org.org_type] if menus is not None else None, prior, world.learning)
+            self._organisation_rules(org, world.organisations[org.org_type], daily_g[org.org_type],
+                                     menus[org.org_type] if menus is not None else None)
+
+    def _organisation_rules(self, org: TraffickingOrganisation, spec, daily_supply_g: int,
+                            menus: dict[str, RouteMenu] | None) -> None:
+        """An organisation's spec and supply, its buyers and recruits; new route menus drop its planned load."""
+        orgs, o = self.state.orgs, org.row
+        org.spec, org.daily_supply_g = spec, daily_supply_g
+        orgs.keep_per_day[o] = 1.0 - self.world.learning.forgetting_per_day
+        if menus is not None:
+            org.menus = menus
+            orgs.next_market[o] = -1
+        markets = list(spec.markets)
+        if len(markets) > self.state.dims["MK"]:
+            self.state.grow("MK", len(markets))
+            orgs = self.state.orgs
+        orgs.n_markets[o] = len(markets)
+        orgs.market_cum[o, :len(markets)] = np.cumsum(list(spec.markets.values()))
+        orgs.menu[o, :len(markets)] = [self.routes.menu_row(org.menus[m]) for m in markets]
+        nationalities = list(spec.courier_nationalities)
+        if len(nationalities) > self.state.dims["NT"]:
+            self.state.grow("NT", len(nationalities))
+            orgs = self.state.orgs
+        orgs.n_nationalities[o] = len(nationalities)
+        orgs.nationality[o, :len(nationalities)] = [self.ledger.nationalities.code(n) for n in nationalities]
+        orgs.nationality_cum[o, :len(nationalities)] = np.cumsum(list(spec.courier_nationalities.values()))
 
     def _menus_for(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
         """The routes an organisation considers: its origins, conveyances, and countries it works in
-        (built once per process for the same options and prices: ``routes.menus``)."""
+        (built once per process for the same options and prices: ``routes.menus``), each menu in
+        the run's route book."""
         prices = tuple(price_at(self.network.node(m), self.world) for m in spec.markets)
         key = (org_type, tuple(spec.markets), spec.origins, spec.conveyances, spec.avoids_countries, prices)
         menus = routes.menus.get(key)
         if menus is None:
             menus = routes.menus[key] = self._build_menus(org_type, spec, routes)
         return menus
+
+    def _book_menus(self, menus: list[RouteMenu]) -> None:
+        """The menus in the run's route book. A run's first book is made once per process for
+        the same menus and trip costs (sweeps run many runs in one process) and copied."""
+        specs = self.world.conveyances
+        key = (tuple(map(id, menus)), tuple((specs[c].fixed_cost_usd, specs[c].courier_pay_usd_per_km) for c in CONVEYANCES))
+        first = not self.routes.menus
+        cached = _FIRST_BOOKS.get(key) if first else None
+        if cached is not None and all(a is b for a, b in zip(cached[0], menus)):
+            self.routes = cached[1].copy()
+            self.ledger.crossings = Vocabulary(cached[2])
+            return
+        for menu in menus:
+            self._book_menu(menu)
+        if first:
+            if len(_FIRST_BOOKS) >= 8:
+                _FIRST_BOOKS.pop(next(iter(_FIRST_BOOKS)))
+            _FIRST_BOOKS[key] = (list(menus), self.routes.copy(), list(self.ledger.crossings.names))
+
+    def _book_menu(self, menu: RouteMenu) -> None:
+        """A menu in the run's route book, with what each trip costs and its crossings' codes."""
+        specs = self.world.conveyances
+        fixed = np.array([specs[c].fixed_cost_usd for c in CONVEYANCES])
+        per_km = np.array([specs[c].courier_pay_usd_per_km for c in CONVEYANCES])
+        trip_cost = fixed[menu.route_conveyance] + per_km[menu.route_conveyance] * menu.route_km
+        codes = np.array([self.ledger.crossings.code(str(name)) for name in menu.crossing_names], dtype=np.int64)
+        self.routes.menu(menu, trip_cost, codes[menu.crossing_of_route])
 
     def _build_menus(self, org_type: str, spec, routes) -> dict[str, RouteMenu]:
         nodes = self.network.nodes
@@ -459,6 +640,10 @@ class NorthernRouteModel(mesa.Model):
         return risk
 
 
+#: (the menus, trip costs) -> (the menus, kept alive, the route book, crossings' names): see ``_book_menus``
+_FIRST_BOOKS: dict = {}
+
+
 def fresh_seed() -> int:
     """A new random seed (what Mesa does for ``rng=None``), recorded so the run can be repeated."""
     return secrets.randbelow(2**31 - 1)   # Mesa's own fresh seeds are below int32's maximum too
@@ -474,19 +659,13 @@ def _allocate(count: int, weights: dict[str, float]) -> list[str]:
     return [name for name in weights for _ in range(places[name])]
 
 
-def _kg(grams: int) -> float:
-    return grams / 1000.0
+def _organisation_count(params: Params) -> int:
+    return sum(spec.count for spec in params.world.organisations.values())
 
 
-DAILY_REPORTERS = {
-    "kg_entered": lambda m: _kg(m.ledger.entered_g),
-    "kg_seized": lambda m: _kg(m.ledger.seized_g),
-    "kg_delivered": lambda m: _kg(m.ledger.delivered_g),
-    "kg_in_transit": lambda m: _kg(m.ledger.in_transit_g),
-    "shipments": lambda m: len(m.ledger.shipments),
-    "seizures": lambda m: m.ledger.seizures_count,
-    "bribes_usd": lambda m: m.ledger.bribes_usd,
-    "bribes": lambda m: m.ledger.bribes_count,
-    "couriers_on_road": lambda m: len(m.arrivals),
-    **{series: (lambda m, s=series: m.kg_flow(s)) for series in FLOW_SERIES},   # by border: periods, displacement
-}
+def _most_markets(params: Params) -> int:
+    return max([len(spec.markets) for spec in params.world.organisations.values()] + [1])
+
+
+def _most_nationalities(params: Params) -> int:
+    return max([len(spec.courier_nationalities) for spec in params.world.organisations.values()] + [1])

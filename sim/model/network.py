@@ -96,7 +96,26 @@ class RouteNetwork:
 
 
 def build_network(config: NetworkConfig, transport: Transport) -> RouteNetwork:
-    """Build the graph; link length defaults to great-circle km times the detour factor."""
+    """Build the graph; link length defaults to great-circle km times the detour factor.
+
+    The runs of a sweep in one process share their configs: the network of the same
+    config objects is built once (it is never changed once built).
+    """
+    key = (id(config), id(transport))
+    cached = _BUILT.get(key)
+    if cached is not None and cached[0] is config and cached[1] is transport:
+        return cached[2]
+    network = _build(config, transport)
+    if len(_BUILT) >= 16:
+        _BUILT.pop(next(iter(_BUILT)))
+    _BUILT[key] = (config, transport, network)
+    return network
+
+
+_BUILT: dict = {}
+
+
+def _build(config: NetworkConfig, transport: Transport) -> RouteNetwork:
     graph = nx.Graph()
     for node in config.nodes:
         graph.add_node(node.id, **node.model_dump())

@@ -1,8 +1,9 @@
 """What a run measured: the outcomes policy readers ask about, as one flat dict.
 
-Every figure is derived from the ledger (shipments, events, flows over links), so that
-the summary, the tables and the maps can never disagree. Keys are stable: sweeps,
-comparisons and calibration select outcomes by these names.
+Every figure is derived from the ledger's books (totals, seizures by place and agency,
+the seizure log, flows over links), so that the summary, the tables and the maps can never
+disagree, and a run need not keep its shipment table to be summarised. Keys are stable:
+sweeps, comparisons and calibration select outcomes by these names.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import re
 import numpy as np
 import pandas as pd
 
+from sim.model.ledger import (BRIBES, BRIBES_USD, CONTROLLED_LET_RUN, CONTROLLED_SEIZED, CONTROLLED_SEIZED_G,
+                              GROUPS_SHUT, HOP_EVENTS, OFFICERS_CAUGHT, ORGANISATION_DAYS_DISRUPTED, PROTECTED_PASSAGES,
+                              PROTECTION_USD, REASSIGNED_G, ROUTES_SHUT, SEIZURE_OFFICER_DAYS, SEIZURES, STAGINGS,
+                              STAGINGS_UNCOVERED)
 from sim.model.network import CROSSING_KINDS
 from sim.model.policies import policy_cost_usd_per_year
-from sim.model.states import Outcome
+from sim.params import CONVEYANCES
 
 SOUTHERN_BORDERS = ("kz_kg", "kz_uz", "kz_tm")
 RUSSIA, EU_COUNTRIES = "RU", ("LT", "LV", "EE", "EU")
@@ -26,37 +31,51 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
 
 
-def summarise(model, ships: pd.DataFrame | None = None) -> dict[str, float]:
-    """All outcomes of a finished (or stopped) run (``ships``: the shipment table, if made)."""
+def summarise(model) -> dict[str, float]:
+    """All outcomes of a finished (or stopped) run."""
     ledger, network = model.ledger, model.network
-    ships = ledger.shipments_frame() if ships is None else ships
     nodes = {n.id: n for n in network.nodes}
+    places = _Places(network.nodes)
     out: dict[str, float] = {
-        "shipments": float(len(ships)),
-        "hop_events": float(ledger.hop_events),
+        "shipments": float(ledger.n_shipments),
+        "hop_events": float(ledger.count(HOP_EVENTS)),
         "kg_entered": ledger.entered_g / 1000,
         "kg_seized": ledger.seized_g / 1000,
         "kg_delivered": ledger.delivered_g / 1000,
         "kg_in_transit": ledger.in_transit_g / 1000,
-        "seizures": float(ledger.seizures_count),
-        "bribes": float(ledger.bribes_count),
-        "bribes_usd": ledger.bribes_usd,
-        "officers_caught": float(ledger.officers_caught),
+        "seizures": float(ledger.count(SEIZURES)),
+        "bribes": float(ledger.count(BRIBES)),
+        "bribes_usd": ledger.total(BRIBES_USD),
+        "officers_caught": float(ledger.count(OFFICERS_CAUGHT)),
     }
     out["interdiction_rate"] = out["kg_seized"] / out["kg_entered"] if out["kg_entered"] else 0.0
-    out.update(_seizures_by_place(ships, nodes))
-    out.update(_deliveries(ships, nodes))
+    out.update(_seizures_by_place(model, places))
+    out.update(_deliveries(model, nodes))
     out.update(_border_flows(ledger, network, out))
     out.update(_crossings(model))
     out.update(_money(model))
-    out.update(_arrests(ships))
-    out.update(_conveyance_shares(ships))
-    out.update(_kazakh_statistics(model, ships, nodes))
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
-    out["mean_seizure_kg"] = float(seized["kg"].mean()) if len(seized) else 0.0
+    out.update(_arrests(model))
+    out.update(_conveyance_shares(model))
+    out.update(_kazakh_statistics(model, places, nodes))
+    out["mean_seizure_kg"] = out["kg_seized"] / out["seizures"] if out["seizures"] else 0.0
     out.update(_corruption(model))
     out.update(_policy_outcomes(model, out))   # true vs reported seizures, controlled deliveries, cost
     return out
+
+
+class _Places:
+    """What the summary asks of each node, as arrays by node index."""
+
+    def __init__(self, nodes) -> None:
+        self.country = np.array([n.country for n in nodes], dtype=object)
+        self.kind = np.array([n.kind for n in nodes], dtype=object)
+        self.crossing_border = np.array([n.border if n.kind in CROSSING_KINDS else None for n in nodes], dtype=object)
+
+
+def seized_kg_by_node(model) -> dict[str, float]:
+    """Kilos seized at each node where anything was."""
+    grams = model.ledger.books.seized_g_at.sum(axis=1)
+    return {model.node_ids[i]: float(grams[i]) / 1000 for i in np.flatnonzero(grams)}
 
 
 CORRUPTION_KINDS = ("bribe", "protection", "false couriers")
@@ -71,15 +90,16 @@ def _corruption(model) -> dict[str, float]:
     organisation pays; ``protection_usd``: what that cost the organisations.
     """
     ledger = model.ledger
-    out = {"corruption_cases_detected": float(ledger.officers_caught)}
+    out = {"corruption_cases_detected": float(ledger.count(OFFICERS_CAUGHT))}
+    cases = ledger.corruption_cases
     for kind in CORRUPTION_KINDS:
-        out[f"corruption_cases_{slug(kind)}"] = float(ledger.corruption_cases.get(kind, 0))
-    out["protected_passages"] = float(ledger.protected_passages)
-    out["protection_usd"] = ledger.protection_usd
-    out["seizure_officer_days"] = ledger.seizure_officer_days
-    out["routes_shut_knb"] = float(ledger.routes_shut)
-    out["groups_shut_knb"] = float(ledger.groups_shut)
-    out["kg_reassigned_disruption"] = ledger.reassigned_g / 1000
+        out[f"corruption_cases_{slug(kind)}"] = float(cases.get(kind, 0))
+    out["protected_passages"] = float(ledger.count(PROTECTED_PASSAGES))
+    out["protection_usd"] = ledger.total(PROTECTION_USD)
+    out["seizure_officer_days"] = ledger.total(SEIZURE_OFFICER_DAYS)
+    out["routes_shut_knb"] = float(ledger.count(ROUTES_SHUT))
+    out["groups_shut_knb"] = float(ledger.count(GROUPS_SHUT))
+    out["kg_reassigned_disruption"] = ledger.count(REASSIGNED_G) / 1000
     return out
 
 
@@ -91,25 +111,26 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
     ledger, nodes = model.ledger, model.network.nodes
     staged_by_border: dict[str, int] = {}
     staged_by_agency: dict[str, int] = {}
-    for (node, agency), grams in ledger.staged_g.items():
+    staged = ledger.staged_g
+    for (node, agency), grams in staged.items():
         n = nodes[node]
         if n.kind in CROSSING_KINDS and n.border:
             staged_by_border[n.border] = staged_by_border.get(n.border, 0) + grams
         staged_by_agency[slug(agency)] = staged_by_agency.get(slug(agency), 0) + grams
-    staged_kg = sum(ledger.staged_g.values()) / 1000
+    staged_kg = sum(staged.values()) / 1000
     true_kg = out["kg_seized"]
     result = {
         "kg_seized_true": true_kg,
         "kg_seized_reported": true_kg + staged_kg,
-        "seizures_reported": out["seizures"] + ledger.stagings,
+        "seizures_reported": out["seizures"] + ledger.count(STAGINGS),
         "kg_staged_false_couriers": staged_kg,
-        "false_courier_stagings": float(ledger.stagings),
-        "false_courier_stagings_uncovered": float(ledger.stagings_uncovered),
+        "false_courier_stagings": float(ledger.count(STAGINGS)),
+        "false_courier_stagings_uncovered": float(ledger.count(STAGINGS_UNCOVERED)),
         "reported_inflation": staged_kg / true_kg if true_kg else 0.0,
-        "controlled_deliveries": float(ledger.controlled_let_run),
-        "controlled_deliveries_seized": float(ledger.controlled_seized),
-        "kg_seized_controlled_delivery": ledger.controlled_seized_g / 1000,
-        "organisation_days_disrupted": float(ledger.organisation_days_disrupted),
+        "controlled_deliveries": float(ledger.count(CONTROLLED_LET_RUN)),
+        "controlled_deliveries_seized": float(ledger.count(CONTROLLED_SEIZED)),
+        "kg_seized_controlled_delivery": ledger.count(CONTROLLED_SEIZED_G) / 1000,
+        "organisation_days_disrupted": float(ledger.count(ORGANISATION_DAYS_DISRUPTED)),
         "policy_cost_usd": sum(policy_cost_usd_per_year(phase.params.world) * (phase.end_day - phase.start_day)
                                for phase in model.phases) / 365,   # each phase's policies for its days
     }
@@ -122,34 +143,34 @@ def _policy_outcomes(model, out: dict[str, float]) -> dict[str, float]:
     return result
 
 
-def _seizures_by_place(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
-    where = seized["outcome_node"].astype(str)
-    country = where.map(lambda n: nodes[n].country)
-    border = where.map(lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
-    kind = where.map(lambda n: nodes[n].kind)
+def _seizures_by_place(model, places: _Places) -> dict[str, float]:
+    books = model.ledger.books
+    kg = books.seized_g_at.sum(axis=1) / 1000            # by node
+    country, border = places.country, places.crossing_border
     out = {
-        "kg_seized_kz": float(seized.loc[country == "KZ", "kg"].sum()),
-        "kg_seized_kz_internal": float(seized.loc[(country == "KZ") & border.isna(), "kg"].sum()),
-        "kg_seized_transit_countries": float(seized.loc[country.isin(TRANSIT_COUNTRIES), "kg"].sum()),
-        "kg_seized_ru": float(seized.loc[country == RUSSIA, "kg"].sum()),
-        "kg_seized_eu_border": float(seized.loc[country.isin(EU_COUNTRIES), "kg"].sum()),
-        "kg_seized_green_border": float(seized.loc[kind == "green_crossing", "kg"].sum()),
+        "kg_seized_kz": float(kg[country == "KZ"].sum()),
+        "kg_seized_kz_internal": float(kg[(country == "KZ") & (border == None)].sum()),   # noqa: E711 (elementwise)
+        "kg_seized_transit_countries": float(kg[np.isin(country, TRANSIT_COUNTRIES)].sum()),
+        "kg_seized_ru": float(kg[country == RUSSIA].sum()),
+        "kg_seized_eu_border": float(kg[np.isin(country, EU_COUNTRIES)].sum()),
+        "kg_seized_green_border": float(kg[places.kind == "green_crossing"].sum()),
     }
     for b in ("af_tj", "af_uz", "af_tm", "tj_kg", "tj_uz", "kz_kg", "kz_uz", "kz_tm", "kz_ru", "eu_external"):
-        out[f"kg_seized_border_{b}"] = float(seized.loc[border == b, "kg"].sum())
-    for agency, kg in seized.groupby(seized["agency"].astype(str))["kg"].sum().items():
-        out[f"kg_seized_agency_{slug(agency)}"] = float(kg)
+        out[f"kg_seized_border_{b}"] = float(kg[border == b].sum())
+    by_agency = books.seizures_at.sum(axis=0)
+    grams = books.seized_g_at.sum(axis=0)
+    for a in sorted(np.flatnonzero(by_agency), key=lambda a: model.ledger.agencies.names[a]):
+        out[f"kg_seized_agency_{slug(model.ledger.agencies.names[a])}"] = float(grams[a]) / 1000
     return out
 
 
-def _deliveries(ships: pd.DataFrame, nodes) -> dict[str, float]:
-    done = ships[ships["outcome"] == Outcome.DELIVERED]
-    country = done["outcome_node"].astype(str).map(lambda n: nodes[n].country)
+def _deliveries(model, nodes) -> dict[str, float]:
+    grams = model.ledger.books.delivered_g_at
+    country = np.array([nodes[n].country for n in model.node_ids], dtype=object)
     return {
-        "kg_delivered_kz": float(done.loc[country == "KZ", "kg"].sum()),
-        "kg_delivered_russia": float(done.loc[country == RUSSIA, "kg"].sum()),
-        "kg_delivered_eu": float(done.loc[country.isin(EU_COUNTRIES), "kg"].sum()),
+        "kg_delivered_kz": float(grams[country == "KZ"].sum()) / 1000,
+        "kg_delivered_russia": float(grams[country == RUSSIA].sum()) / 1000,
+        "kg_delivered_eu": float(grams[np.isin(country, EU_COUNTRIES)].sum()) / 1000,
     }
 
 
@@ -303,16 +324,19 @@ def _money(model) -> dict[str, float]:
     }
 
 
-def _arrests(ships: pd.DataFrame) -> dict[str, float]:
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
-    counts = seized["nationality"].astype(str).value_counts()
-    return {f"couriers_arrested_{nat}": float(n) for nat, n in counts.items()}
+def _arrests(model) -> dict[str, float]:
+    """Couriers arrested, by nationality (most first)."""
+    ledger = model.ledger
+    counts = np.bincount(ledger.books.sz_nationality[:ledger.count(SEIZURES)], minlength=len(ledger.nationalities))
+    order = sorted(np.flatnonzero(counts), key=lambda k: -counts[k])
+    return {f"couriers_arrested_{ledger.nationalities.names[k]}": float(counts[k]) for k in order}
 
 
-def _conveyance_shares(ships: pd.DataFrame) -> dict[str, float]:
-    total = ships["kg"].sum()
-    by = ships.groupby(ships["conveyance"].astype(str))["kg"].sum()
-    return {f"share_kg_{c}": float(kg / total) if total else 0.0 for c, kg in by.items()}
+def _conveyance_shares(model) -> dict[str, float]:
+    """The share of the kilos sent by each conveyance that carried any."""
+    grams = model.ledger.books.dispatched_g
+    total = int(grams.sum())
+    return {f"share_kg_{c}": float(g / total) for c, g in zip(CONVEYANCES, grams.tolist()) if g > 0}
 
 
 # --- figures as Kazakh statistics report them (calibration targets) -------------------
@@ -321,7 +345,7 @@ HOME = "KZ"
 SIZE_QUANTILES = {"q25": 0.25, "median": 0.5, "q75": 0.75}
 
 
-def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
+def _kazakh_statistics(model, places: _Places, nodes) -> dict[str, float]:
     """Seizures in Kazakhstan by Kazakh agencies, the way Kazakh statistics count them.
 
     The Kazakh figures (002_3aa904e3dc1761f0.txt ¶2-4) count seizures made in Kazakhstan
@@ -339,38 +363,42 @@ def _kazakh_statistics(model, ships: pd.DataFrame, nodes) -> dict[str, float]:
     - ``foreign_couriers_arrested_kz`` and ``share_foreign_arrested_kz_<NAT>``: foreign
       couriers arrested in Kazakhstan and their nationalities' shares.
     """
+    ledger = model.ledger
+    names = ledger.agencies.names
     foreign_agencies = set(model.world.inspection.counterpart_agency_by_border.values())
     agencies = _kazakh_agencies(model, foreign_agencies)
-    seized = ships[ships["outcome"] == Outcome.SEIZED]
-    where = seized["outcome_node"].astype(str)
-    agency = seized["agency"].astype(str)
-    national = seized[(where.map(lambda n: nodes[n].country == HOME) & ~agency.isin(foreign_agencies)).to_numpy(bool)]
-    n_national = len(national)
+    n = ledger.count(SEIZURES)
+    b = ledger.books
+    node, agency, grams, nationality = b.sz_node[:n], b.sz_agency[:n], b.sz_grams[:n], b.sz_nationality[:n]
+    foreign_codes = [k for k, name in enumerate(names) if name in foreign_agencies]
+    national = (places.country[node] == HOME) & ~np.isin(agency, foreign_codes)
+    n_national = int(national.sum())
     out: dict[str, float] = {
-        "kg_seized_kz_national": float(national["kg"].sum()),
+        "kg_seized_kz_national": float(grams[national].sum()) / 1000,
         "seizures_kz_national": float(n_national),
     }
-    by_agency = national.groupby(national["agency"].astype(str))["kg"].agg(["sum", "count"])
-    for name in sorted(agencies | set(by_agency.index)):
-        kg, count = (by_agency.loc[name, "sum"], by_agency.loc[name, "count"]) if name in by_agency.index else (0, 0)
-        out[f"kg_seized_kz_agency_{slug(name)}"] = float(kg)
-        out[f"seizures_kz_agency_{slug(name)}"] = float(count)
-    border = national["outcome_node"].astype(str).map(
-        lambda n: nodes[n].border if nodes[n].kind in CROSSING_KINDS else None)
+    kg_by = np.bincount(agency[national], weights=grams[national], minlength=len(names)) / 1000
+    count_by = np.bincount(agency[national], minlength=len(names))
+    for name in sorted(agencies | {names[k] for k in np.flatnonzero(count_by)}):
+        k = names.index(name) if name in names else None
+        out[f"kg_seized_kz_agency_{slug(name)}"] = float(kg_by[k]) if k is not None else 0.0
+        out[f"seizures_kz_agency_{slug(name)}"] = float(count_by[k]) if k is not None else 0.0
+    border = places.crossing_border[node[national]]
     kz_borders = sorted({n.border for n in nodes.values() if n.country == HOME and n.kind in CROSSING_KINDS and n.border})
-    for b in kz_borders:
-        out[f"share_seizures_kz_border_{b}"] = float((border == b).sum() / n_national) if n_national else 0.0
-    out["share_seizures_kz_inland"] = float(border.isna().sum() / n_national) if n_national else 0.0
-    sizes = national["kg"].to_numpy(float)
+    for b_ in kz_borders:
+        out[f"share_seizures_kz_border_{b_}"] = float((border == b_).sum() / n_national) if n_national else 0.0
+    out["share_seizures_kz_inland"] = float((border == None).sum() / n_national) if n_national else 0.0   # noqa: E711
+    sizes = grams[national] / 1000
     for name, q in SIZE_QUANTILES.items():
-        out[f"seizure_kg_{name}_kz"] = float(pd.Series(sizes).quantile(q)) if n_national else float("nan")
-    nationality = national["nationality"].astype(str)
-    foreign = nationality[nationality != HOME]
+        out[f"seizure_kg_{name}_kz"] = float(np.quantile(sizes, q)) if n_national else float("nan")
+    nat_names = np.asarray(ledger.nationalities.names + [""], dtype=object)[nationality[national]]
+    foreign = nat_names[nat_names != HOME]
     out["foreign_couriers_arrested_kz"] = float(len(foreign))
-    counts = foreign.value_counts()
+    found, counts = np.unique(foreign.astype(str), return_counts=True) if len(foreign) else ([], [])
+    by_nat = dict(zip(found, counts))
     known = {nat for org in model.world.organisations.values() for nat in org.courier_nationalities} - {HOME}
-    for nat in sorted(known | set(counts.index)):
-        out[f"share_foreign_arrested_kz_{nat}"] = float(counts.get(nat, 0) / len(foreign)) if len(foreign) else 0.0
+    for nat in sorted(known | set(by_nat)):
+        out[f"share_foreign_arrested_kz_{nat}"] = float(by_nat.get(nat, 0) / len(foreign)) if len(foreign) else 0.0
     return out
 
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numba
 import numpy as np
 
+from sim.model.beliefs import safe_at
 from sim.model.economics import trip_cost_per_kg
 from sim.model.network import CROSSING_KINDS, RouteNetwork
 from sim.params import CONVEYANCES, ConfigError, Params
@@ -68,6 +70,17 @@ class RouteMenu:
         self.starts = np.asarray(starts, dtype=np.intp)
         self.cost_per_kg = np.asarray([r.cost_per_kg for r in routes])
         self.log_path_size = np.log(_path_sizes(self.flat_index, self.starts))
+        # the distinct (node, conveyance) steps of the menu, and where each route's steps are among them
+        self.steps, self.step_position = np.unique(self.flat_index, return_inverse=True)
+        # the routes' shared endings, as a suffix trie: route choice multiplies P(pass) once per node
+        self.suffix_step, self.suffix_next, self.route_suffix = _suffix_trie(self.step_position, self.starts)
+        # the routes end to end, as a run's RouteBook keeps them
+        self.route_lengths = np.array([len(r.nodes) for r in routes], dtype=np.int64)
+        self.route_nodes = np.array([n for r in routes for n in r.nodes], dtype=np.int64)
+        self.route_arrive = np.array([d for r in routes for d in r.arrival_days], dtype=np.float64)
+        self.route_conveyance = np.array([conv_index[r.conveyance] for r in routes], dtype=np.int64)
+        self.route_km = np.array([r.km for r in routes], dtype=np.float64)
+        self.crossing_names, self.crossing_of_route = np.unique([r.crossings for r in routes], return_inverse=True)
 
     def expected_profit_per_kg(self, log_safe: np.ndarray) -> np.ndarray:
         """Expected profit per kilo of each route given log P(pass) per (node, conveyance)."""
@@ -94,30 +107,202 @@ class RouteMenu:
 @numba.njit(cache=True)
 def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_size, market_price, temperature, u,
                           tolerance):
-    """The path-size logit draw of :meth:`RouteMenu.choose` (compiled: it runs for every load).
-
-    Utility of a route: expected profit per kilo / temperature + log path size, where
-    expected profit is P(arrive) x market price - trip cost per kilo and P(arrive) is
-    the product of P(pass) over the route's (node, conveyance) steps. Returns the index
-    picked by the uniform ``u`` and the route's perceived chance of loss.
-    """
+    """The path-size logit draw of :meth:`RouteMenu.choose`, given log P(pass) per step."""
     n = len(starts)
-    log_arrive = np.empty(n)
+    arrive = np.empty(n)
     for r in range(n):
         end = starts[r + 1] if r + 1 < n else len(flat_index)
         total = 0.0
         for k in range(starts[r], end):
             total += log_safe[flat_index[k]]
-        log_arrive[r] = total
-    loss = -np.expm1(log_arrive)
-    utility = (np.exp(log_arrive) * market_price - cost_per_kg) / temperature + log_path_size
-    tolerable = loss <= tolerance
-    n_tolerable = tolerable.sum()
-    if 0 < n_tolerable < n:
-        utility = np.where(tolerable, utility, -np.inf)
-    cumulative = np.cumsum(np.exp(utility - utility.max()))
-    pick = min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), n - 1)
-    return pick, loss[pick]
+        arrive[r] = math.exp(total)
+    return pick_by_utility(arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance)
+
+
+@numba.njit(cache=True)
+def pick_by_utility(arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance):
+    """Path-size logit: the route picked by the uniform ``u``, and its perceived chance of loss.
+
+    Utility of a route: expected profit per kilo / temperature + log path size, where
+    expected profit is P(arrive) x market price - trip cost per kilo (``arrive``: each
+    route's P(arrive)). Routes whose chance of loss exceeds ``tolerance`` are dropped while
+    any route is within it.
+    """
+    n = len(arrive)
+    floor = 1.0 - tolerance
+    n_within = 0
+    for r in range(n):
+        if arrive[r] >= floor:
+            n_within += 1
+    only_within = 0 < n_within < n
+    utility = np.empty(n)
+    best = -math.inf
+    for r in range(n):
+        if only_within and arrive[r] < floor:
+            utility[r] = -math.inf
+        else:
+            utility[r] = (arrive[r] * market_price - cost_per_kg[r]) / temperature + log_path_size[r]
+        best = max(best, utility[r])
+    total = 0.0
+    for r in range(n):
+        total += math.exp(utility[r] - best)
+        utility[r] = total                     # now the cumulative weight
+    target = u * total
+    pick = n - 1
+    for r in range(n):
+        if utility[r] > target:
+            pick = r
+            break
+    return pick, 1.0 - arrive[pick]
+
+
+BLOCKED_SAFE = 1e-6    # P(pass) at a node on a route the KNB shut: the load would surely be lost
+
+
+RouteArrays = namedtuple("RouteArrays", [
+    # one row per route: its nodes and days from departure to each (end to end in ``route_nodes``, ``route_arrive``)
+    "route_start", "route_length", "route_nodes", "route_arrive", "route_conveyance", "route_trip_cost_usd",
+    "route_crossings",
+    # one row per menu: its entries, its market's price, its distinct steps (end to end in ``menu_steps``)
+    "menu_start", "menu_len", "menu_price", "menu_step_start", "menu_n_steps", "menu_steps",
+    # one row per menu entry: the route, its cost per kilo, log path size, its node of the menu's suffix trie
+    "entry_route", "entry_cost_per_kg", "entry_log_path_size", "entry_suffix",
+    # one row per node of a menu's suffix trie (end to end): its step (among the menu's) and the node after it
+    "menu_trie_start", "menu_trie_len", "trie_step", "trie_next",
+])
+
+
+@numba.njit(cache=True)
+def choose_route(book, menu, n_conveyances, prior_losses, prior_passages, losses, passages, scale, shut_until, o,
+                 day, temperature, tolerance, u):
+    """Organisation ``o``'s path-size logit choice in a menu, by expected profit per kilo under its beliefs.
+
+    Routes through a node where the KNB shut the organisation's channel count as sure
+    losses until the channel reopens. Returns the route (its row in ``book``) and its
+    perceived chance of loss. The beliefs are read once for each distinct step of the
+    menu; a route's P(arrive) is the product of P(pass) over its steps.
+    """
+    first_step, n_steps = book.menu_step_start[menu], book.menu_n_steps[menu]
+    safe = np.empty(n_steps)
+    for j in range(n_steps):
+        step = book.menu_steps[first_step + j]
+        if shut_until[o, step // n_conveyances] > day:
+            safe[j] = BLOCKED_SAFE
+        else:
+            safe[j] = safe_at(prior_losses, prior_passages, losses, passages, scale, o, step)
+    first_node, n_nodes = book.menu_trie_start[menu], book.menu_trie_len[menu]
+    onward = np.empty(n_nodes)                   # P(arrive) from each node of the suffix trie on
+    for k in range(n_nodes):
+        following = book.trie_next[first_node + k]
+        onward[k] = safe[book.trie_step[first_node + k]] * (onward[following] if following >= 0 else 1.0)
+    first, n = book.menu_start[menu], book.menu_len[menu]
+    arrive = np.empty(n)
+    for r in range(n):
+        arrive[r] = onward[book.entry_suffix[first + r]]
+    pick, loss = pick_by_utility(arrive, book.entry_cost_per_kg[first:first + n],
+                                 book.entry_log_path_size[first:first + n], book.menu_price[menu], temperature, u,
+                                 tolerance)
+    return book.entry_route[first + pick], loss
+
+
+class RouteBook:
+    """The route menus of one run and their routes, as arrays (route choice and the fast engine read them).
+
+    A menu gets its row, and its routes theirs, the first time it is used (:meth:`menu`);
+    ``routes[row]`` gives a route back. A route in two menus has a row in each. ``version``
+    changes when rows are added (the arrays are then made anew, on first use).
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.menus: list[RouteMenu] = []
+        self._menu_rows: dict[int, int] = {}
+        self._parts: dict[str, list[np.ndarray]] = {name: [] for name in RouteArrays._fields}
+        self._arrays: RouteArrays | None = None
+        self.version = 0
+
+    @property
+    def arrays(self) -> RouteArrays:
+        if self._arrays is None:
+            floats = {"route_arrive", "route_trip_cost_usd", "menu_price", "entry_cost_per_kg", "entry_log_path_size"}
+            self._arrays = RouteArrays(**{
+                name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64 if name in floats else np.int64)
+                for name, parts in self._parts.items()})
+        return self._arrays
+
+    def copy(self) -> RouteBook:
+        """A book with the same rows, that grows on its own (the arrays are shared, never written)."""
+        book = RouteBook()
+        book.routes, book.menus, book._menu_rows = list(self.routes), list(self.menus), dict(self._menu_rows)
+        book._parts = {name: list(parts) for name, parts in self._parts.items()}
+        book._arrays = self.arrays
+        return book
+
+    def menu_row(self, menu: RouteMenu) -> int:
+        """The row of a menu already added."""
+        return self._menu_rows[id(menu)]
+
+    def menu(self, menu: RouteMenu, trip_cost_usd: np.ndarray, crossings: np.ndarray) -> int:
+        """The menu's row (added on first use, with each route's trip cost and crossings' code)."""
+        row = self._menu_rows.get(id(menu))
+        if row is not None:
+            return row
+        row = self._menu_rows[id(menu)] = len(self.menus)
+        first_route = len(self.routes)
+        self.menus.append(menu)
+        self.routes.extend(menu.routes)
+        parts = self._parts
+        n_routes = len(menu.routes)
+        node_start = sum(len(a) for a in parts["route_nodes"])
+        parts["route_start"].append(node_start + np.concatenate([[0], np.cumsum(menu.route_lengths[:-1])]))
+        parts["route_length"].append(menu.route_lengths)
+        parts["route_nodes"].append(menu.route_nodes)
+        parts["route_arrive"].append(menu.route_arrive)
+        parts["route_conveyance"].append(menu.route_conveyance)
+        parts["route_trip_cost_usd"].append(np.asarray(trip_cost_usd, dtype=np.float64))
+        parts["route_crossings"].append(np.asarray(crossings, dtype=np.int64))
+        entry_start = sum(len(a) for a in parts["entry_route"])
+        parts["menu_start"].append(np.array([entry_start]))
+        parts["menu_len"].append(np.array([n_routes]))
+        parts["menu_price"].append(np.array([menu.market_price]))
+        parts["menu_step_start"].append(np.array([sum(len(a) for a in parts["menu_steps"])]))
+        parts["menu_n_steps"].append(np.array([len(menu.steps)]))
+        parts["menu_steps"].append(menu.steps.astype(np.int64))
+        parts["entry_route"].append(first_route + np.arange(n_routes))
+        parts["entry_cost_per_kg"].append(menu.cost_per_kg.astype(np.float64))
+        parts["entry_log_path_size"].append(menu.log_path_size.astype(np.float64))
+        parts["entry_suffix"].append(menu.route_suffix)
+        parts["menu_trie_start"].append(np.array([sum(len(a) for a in parts["trie_step"])]))
+        parts["menu_trie_len"].append(np.array([len(menu.suffix_step)]))
+        parts["trie_step"].append(menu.suffix_step)
+        parts["trie_next"].append(menu.suffix_next)
+        self._arrays = None
+        self.version += 1
+        return row
+
+
+def _suffix_trie(positions: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The routes' endings shared: node k is one step (its position among the menu's steps)
+    followed by node ``next[k]`` (-1: the route ends). Nodes come after the nodes they lead
+    to; each route is the node of its whole sequence. P(arrive) from a node is its step's
+    P(pass) times the next node's: one multiplication per node instead of one per step of
+    every route (the routes of a menu share their ways into the market)."""
+    nodes: dict[tuple[int, int], int] = {}
+    step, following, route_node = [], [], []
+    ends = np.append(starts, len(positions))
+    for r in range(len(starts)):
+        node = -1
+        for position in positions[ends[r]:ends[r + 1]][::-1].tolist():
+            key = (position, node)
+            found = nodes.get(key)
+            if found is None:
+                found = nodes[key] = len(step)
+                step.append(position)
+                following.append(node)
+            node = found
+        route_node.append(node)
+    return (np.asarray(step, dtype=np.int64), np.asarray(following, dtype=np.int64),
+            np.asarray(route_node, dtype=np.int64))
 
 
 def _path_sizes(flat_index: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -23,3 +23,9 @@ class Outcome(StrEnum):
 
 
 EVENT_CODES = tuple(o.value for o in Outcome if o is not Outcome.IN_TRANSIT)
+
+
+#: Every outcome, in the order of their codes (the compiled books store codes).
+OUTCOMES = tuple(Outcome)
+#: Outcome -> its code.
+OUTCOME_CODE = {o: i for i, o in enumerate(OUTCOMES)}

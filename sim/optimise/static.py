@@ -101,7 +101,7 @@ def catch_probabilities(model: NorthernRouteModel) -> np.ndarray:
         alternate = len(post.sides) > 1 and not post.both_sides_inspect     # the sides take turns
         miss[i] = np.mean(on_duty, axis=0) if alternate else np.prod(on_duty, axis=0)
         for watch in post.surveillance:
-            miss[i] *= 1.0 - _stop(watch, deterrence, temptation)
+            miss[i] *= 1.0 - _spot(watch, deterrence, temptation)
     for patrol in model.patrols:
         keep = _keep([patrol.officer], deterrence, temptation)
         for node, stop in patrol.stop_prob.items():
@@ -112,9 +112,14 @@ def catch_probabilities(model: NorthernRouteModel) -> np.ndarray:
 
 
 def _stop(side, deterrence: float, temptation: float) -> np.ndarray:
-    """[conveyance]: chance one side (or watch) inspects, finds and keeps a passing load."""
+    """[conveyance]: chance one side's crew inspects, finds and keeps a passing load."""
     keep = _keep(side.officers, deterrence, temptation)
     return np.array(side.p_inspect) * np.array(side.p_detect) * keep
+
+
+def _spot(watch, deterrence: float, temptation: float) -> np.ndarray:
+    """[conveyance]: chance watchers spot (and so find) and keep a passing load."""
+    return np.array(watch.p_spot) * _keep(watch.officers, deterrence, temptation)
 
 
 def _keep(officers, deterrence: float, temptation: float) -> float:

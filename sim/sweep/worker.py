@@ -166,7 +166,7 @@ def run_experiment(exp: Experiment, horizon_days: int | None = None, details: tu
     try:
         params = run_params(exp, horizon_days)
         sim_start = time.perf_counter()
-        result = simulate(params, keep_events=False)
+        result = simulate(params, keep_events=False, keep_shipments="shipments" in details)
         sim_s = time.perf_counter() - sim_start
     except Exception as err:  # noqa: BLE001 -- a failed run is data, not a crash
         return failed_row(exp, err, time.perf_counter() - start, horizon_days)

@@ -48,7 +48,7 @@ class LiveModel(NorthernRouteModel):
         overrides = {SLIDERS[name][0]: value for name, value in values.items() if value is not None}
         super().__init__(regime=regime, policies=[] if policy == NO_POLICY else [policy],
                          supply_multiplier=supply_multiplier, horizon_days=horizon_days, overrides=overrides,
-                         rng=rng, keep_events=False)
+                         rng=rng, keep_events=False, keep_shipments=False)
 
 
 def model_params() -> dict:
@@ -91,11 +91,10 @@ def draw_live_map(model: NorthernRouteModel) -> Figure:
     import io
 
     from sim.maps import draw_route_map
+    from sim.model.outcomes import seized_kg_by_node
 
     nodes, edges = model.network.frames()
-    ships = model.ledger.shipments_frame()
-    seized = ships[ships["outcome"] == "seized"]
-    seized_by_node = {str(k): float(v) for k, v in seized.groupby(seized["outcome_node"].astype(str))["kg"].sum().items()}
+    seized_by_node = seized_kg_by_node(model)
     title = f"Day {model.day}: flows and seizures so far (model output, seed {model.seed})"
     return draw_route_map(nodes, edges, model.ledger.edge_flows_kg(), seized_by_node, io.BytesIO(), title=title)
 
