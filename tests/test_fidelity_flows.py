@@ -20,8 +20,8 @@ def test_many_variants_of_one_corridor_weigh_as_one_distinct_route():
     variants = [_route([0, 1, 2, 3, 4, 10 + i, 9]) for i in range(10)]
     other = _route([0, 5, 6, 7, 8, 9])
     menu = RouteMenu([*variants, other], market_price=25000.0, n_conveyances=5)
-    log_safe = np.zeros(20 * 5)
-    picks = [menu.choose(log_safe, 600.0, u)[0] for u in np.linspace(0, 1, 2000, endpoint=False)]
+    p_pass = np.ones(20 * 5)
+    picks = [menu.choose(p_pass, 600.0, u)[0] for u in np.linspace(0, 1, 2000, endpoint=False)]
     share_other = np.mean([r is other for r in picks])
     assert 2.5 / 11 < share_other < 0.7       # a plain logit gives B one pick in eleven
 
@@ -29,9 +29,9 @@ def test_many_variants_of_one_corridor_weigh_as_one_distinct_route():
 def test_routes_beyond_the_loss_tolerance_are_dropped_while_any_is_within_it():
     safe, risky = _route([0, 1, 2]), _route([0, 3, 2])
     menu = RouteMenu([safe, risky], market_price=25000.0, n_conveyances=5)
-    log_safe = np.zeros(4 * 5)
-    log_safe[3 * 5 + 2] = np.log(0.7)          # a 30% chance of loss at node 3 for cars (conveyance index 2)
-    picks = {menu.choose(log_safe, 1e9, u, tolerance=0.2)[0] is safe for u in np.linspace(0, 1, 50, endpoint=False)}
+    p_pass = np.ones(4 * 5)
+    p_pass[3 * 5 + 2] = 0.7          # a 30% chance of loss at node 3 for cars (conveyance index 2)
+    picks = {menu.choose(p_pass, 1e9, u, tolerance=0.2)[0] is safe for u in np.linspace(0, 1, 50, endpoint=False)}
     assert picks == {True}
 
 

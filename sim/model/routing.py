@@ -82,41 +82,34 @@ class RouteMenu:
         self.route_km = np.array([r.km for r in routes], dtype=np.float64)
         self.crossing_names, self.crossing_of_route = np.unique([r.crossings for r in routes], return_inverse=True)
 
-    def expected_profit_per_kg(self, log_safe: np.ndarray) -> np.ndarray:
-        """Expected profit per kilo of each route given log P(pass) per (node, conveyance)."""
-        log_arrive = np.add.reduceat(log_safe[self.flat_index], self.starts)
-        return np.exp(log_arrive) * self.market_price - self.cost_per_kg
-
-    def loss_probability(self, log_safe: np.ndarray) -> np.ndarray:
-        """Perceived chance of losing a load on each route, given log P(pass) per node."""
-        return -np.expm1(np.add.reduceat(log_safe[self.flat_index], self.starts))
-
-    def choose(self, log_safe: np.ndarray, temperature: float, u: float, tolerance: float = 1.0) -> tuple[Route, float]:
-        """Path-size logit choice among the routes within the loss tolerance.
+    def choose(self, safe: np.ndarray, temperature: float, u: float, tolerance: float = 1.0) -> tuple[Route, float]:
+        """Path-size logit choice among the routes within the loss tolerance, given P(pass)
+        per (node, conveyance), flat (what :func:`choose_route` reads from beliefs).
 
         Returns the route, driven by one uniform draw ``u`` in [0, 1), and its perceived
         chance of loss. Routes whose chance of loss exceeds ``tolerance`` are dropped while
         any route is within it; if none is, all stay in the choice (the caller sends a
         smaller load).
         """
-        pick, loss = _path_size_logit_pick(log_safe, self.flat_index, self.starts, self.cost_per_kg,
-                                           self.log_path_size, self.market_price, temperature, u, tolerance)
+        arrive = arrive_over_trie(np.asarray(safe, dtype=np.float64)[self.steps], self.suffix_step, self.suffix_next,
+                                  self.route_suffix)
+        pick, loss = pick_by_utility(arrive, self.cost_per_kg, self.log_path_size, self.market_price, temperature, u,
+                                     tolerance)
         return self.routes[pick], loss
 
 
 @numba.njit(cache=True)
-def _path_size_logit_pick(log_safe, flat_index, starts, cost_per_kg, log_path_size, market_price, temperature, u,
-                          tolerance):
-    """The path-size logit draw of :meth:`RouteMenu.choose`, given log P(pass) per step."""
-    n = len(starts)
-    arrive = np.empty(n)
-    for r in range(n):
-        end = starts[r + 1] if r + 1 < n else len(flat_index)
-        total = 0.0
-        for k in range(starts[r], end):
-            total += log_safe[flat_index[k]]
-        arrive[r] = math.exp(total)
-    return pick_by_utility(arrive, cost_per_kg, log_path_size, market_price, temperature, u, tolerance)
+def arrive_over_trie(safe, trie_step, trie_next, entry_suffix):
+    """Each route's P(arrive) from P(pass) at each of the menu's steps (``safe``), over the
+    menu's suffix trie (:func:`_suffix_trie`): one multiplication per node of the trie."""
+    onward = np.empty(len(trie_step))            # P(arrive) from each node of the trie on
+    for k in range(len(trie_step)):
+        following = trie_next[k]
+        onward[k] = safe[trie_step[k]] * (onward[following] if following >= 0 else 1.0)
+    arrive = np.empty(len(entry_suffix))
+    for r in range(len(entry_suffix)):
+        arrive[r] = onward[entry_suffix[r]]
+    return arrive
 
 
 @numba.njit(cache=True)
@@ -191,14 +184,9 @@ def choose_route(book, menu, n_conveyances, prior_losses, prior_passages, losses
         else:
             safe[j] = safe_at(prior_losses, prior_passages, losses, passages, scale, o, step)
     first_node, n_nodes = book.menu_trie_start[menu], book.menu_trie_len[menu]
-    onward = np.empty(n_nodes)                   # P(arrive) from each node of the suffix trie on
-    for k in range(n_nodes):
-        following = book.trie_next[first_node + k]
-        onward[k] = safe[book.trie_step[first_node + k]] * (onward[following] if following >= 0 else 1.0)
     first, n = book.menu_start[menu], book.menu_len[menu]
-    arrive = np.empty(n)
-    for r in range(n):
-        arrive[r] = onward[book.entry_suffix[first + r]]
+    arrive = arrive_over_trie(safe, book.trie_step[first_node:first_node + n_nodes],
+                              book.trie_next[first_node:first_node + n_nodes], book.entry_suffix[first:first + n])
     pick, loss = pick_by_utility(arrive, book.entry_cost_per_kg[first:first + n],
                                  book.entry_log_path_size[first:first + n], book.menu_price[menu], temperature, u,
                                  tolerance)
@@ -437,7 +425,7 @@ def _enters_each_country_once(path: tuple[str, ...], country: dict[str, str]) ->
 
 def _make_route(network: RouteNetwork, graph: nx.Graph, conv: str, spec, path: tuple[str, ...]) -> Route:
     arrival, km, t = [0.0], 0.0, 0.0
-    for u, v in zip(path, path[1:]):
+    for u, v in itertools.pairwise(path):
         edge = graph.edges[u, v]
         t += edge["days"]
         km += edge["km"]
