@@ -157,10 +157,12 @@ class AgencyAllocation:
     _seized_mark: np.ndarray | None = None    # grams seized by (node, agency code) at the last month's start
     _flow_mark: np.ndarray | None = None
     _month: int = 0
+    _layout: tuple | None = None              # (adapting posts, patrol groups): unchanged until the posts are re-derived
 
     def capacity(self, agency: str, node: int, configured: float) -> float:
         """A side's capacity: its configured capacity times its share and its agency's effort."""
         self.configured[(agency, node)] = configured
+        self._layout = None
         factor = self.share.get((agency, node), 1.0) * self.effort_at.get((agency, node), 1.0)
         return configured if factor == 1.0 else configured * factor
 
@@ -171,6 +173,7 @@ class AgencyAllocation:
             self.patrol_count.pop(key, None)
             self.patrol_spread.pop(key, None)
         self.patrols_configured[key] = configured
+        self._layout = None
         return self.patrol_count.get(key, configured)
 
     def patrol_effort(self, agency: str, area: list) -> float:
@@ -184,7 +187,8 @@ class AgencyAllocation:
         self._seized_since_mark(model)
         self._flow_since_mark(model)
         rules = model.params.adaptation
-        self.record(0, rules, adapting_posts(model, rules), {}, patrol_groups(model, rules))
+        posts, groups = self.layout(model, rules)
+        self.record(0, rules, posts, {}, groups)
 
     def month(self, model: NorthernRouteModel, day: int) -> bool:
         """The month just ended: move capacity as the rule in force says; record the table.
@@ -192,13 +196,12 @@ class AgencyAllocation:
         Returns whether any capacity changed (the model then re-derives its posts).
         """
         rules = model.params.adaptation
-        posts = adapting_posts(model, rules)
+        posts, groups = self.layout(model, rules)
         seized = self._seized_since_mark(model)
         flow = self._flow_since_mark(model)
         self._month += 1
         moved: dict[str, float] = {}
         before = (dict(self.share), dict(self.effort_at), dict(self.patrol_count))
-        groups = patrol_groups(model, rules)
         for agency in rules.agencies:
             nodes = posts.get(agency, [])
             if rules.rule == "seizure_target":
@@ -214,6 +217,14 @@ class AgencyAllocation:
                     moved[f"patrols:{agency}"] = self._move_patrols(model, agency, groups[agency], rules, seized, flow)
         self.record(day, rules, posts, moved, groups)
         return (dict(self.share), dict(self.effort_at), dict(self.patrol_count)) != before
+
+    def layout(self, model: NorthernRouteModel, rules: Adaptation) -> tuple[dict, dict]:
+        """The adapting posts and patrol groups of ``rules`` (:func:`adapting_posts`,
+        :func:`patrol_groups`), found again only after the model re-derived its posts or
+        patrols (every re-derivation passes through :meth:`capacity` or :meth:`patrols`)."""
+        if self._layout is None or self._layout[0] is not rules:
+            self._layout = (rules, adapting_posts(model, rules), patrol_groups(model, rules))
+        return self._layout[1], self._layout[2]
 
     def _move(self, model: NorthernRouteModel, agency: str, nodes: list[int], rules: Adaptation,
               seized: dict[tuple[int, str], float], flow: np.ndarray) -> float:
