@@ -525,14 +525,16 @@ def _cut(params: "Params") -> list[Phase]:
     ordered = sorted(enumerate(params.timeline), key=lambda ie: ie[1].day_from(start))
     days = sorted({e.day_from(start) for _, e in ordered} - {0})
     cuts = [0, *days, horizon]
-    data = params.model_dump(mode="json")
-    data.pop("timeline")
+    data = None                           # the rules as plain data, changed event by event (made when first needed)
     result = []
     for k, (first, stop) in enumerate(zip(cuts, cuts[1:])):
         opened = [(i, e) for i, e in ordered if e.day_from(start) == first]
         if not opened and k == 0:
             result.append(Phase(0, stop, params.model_copy(), ()))   # a copy: Params keeps its phases
             continue
+        if data is None:
+            data = params.model_dump(mode="json")
+            data.pop("timeline")
         for i, event in opened:
             for key, value in event.changes().items():
                 _put(data, key, value)

@@ -22,6 +22,8 @@ from sim.params import CONVEYANCES
 if TYPE_CHECKING:
     from sim.model.model import NorthernRouteModel
 
+#: couriers' rows the engine starts with (they double when full)
+FIRST_SLOTS = 4096
 #: the couriers' rows and today's heap (one place in it per courier at most): grown together
 _ROW_DTYPES = {"heap_time": np.float64, "heap_seq": np.int64, "heap_slot": np.int64,
                "slot_route": np.int64, "slot_leg": np.int64, "slot_departure": np.float64, "slot_grams": np.int64,
@@ -37,7 +39,7 @@ class FastEngine:
         self.model = model
         progress = np.zeros(9, dtype=np.int64)
         progress[OPEN_DAY] = -1
-        self.transit = Transit(**{name: np.zeros(256, dtype=t) for name, t in _ROW_DTYPES.items()},
+        self.transit = Transit(**{name: np.zeros(FIRST_SLOTS, dtype=t) for name, t in _ROW_DTYPES.items()},
                                bucket_head=np.full(self._ring_days(), -1, dtype=np.int64), progress=progress)
         self.patrols_at = np.zeros((len(model.node_ids), 1), dtype=np.int64)
         self.n_patrols_at = np.zeros(len(model.node_ids), dtype=np.int64)

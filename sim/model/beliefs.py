@@ -22,7 +22,6 @@ which both engines call.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 from typing import Callable
 

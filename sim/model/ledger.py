@@ -67,6 +67,9 @@ SHIPMENT_COLUMNS = (
 #: Columns of the event log.
 EVENT_COLUMNS = ("shipment_id", "day", "node", "event", "agency", "bribe_usd")
 EVENT_BATCH_ROWS = 100_000     # rows of the event log held before they are handed on (about 5 MB)
+#: rows the shipment and seizure tables start with (they double when full): a baseline year's
+#: loads (about 7,200) and seizures fit without growing
+FIRST_SHIPMENT_ROWS, FIRST_SEIZURE_ROWS = 8192, 1024
 
 Books = namedtuple("Books", [
     "counts", "sums", "edge_flow", "seized_g_at", "seizures_at", "staged_g_at", "delivered_g_at", "dispatched_g",
@@ -248,8 +251,9 @@ class Ledger:
             seized_g_at=np.zeros((n, 4), dtype=I8), seizures_at=np.zeros((n, 4), dtype=I8),
             staged_g_at=np.zeros((n, 4), dtype=I8), delivered_g_at=np.zeros(n, dtype=I8),
             dispatched_g=np.zeros(n_conveyances, dtype=I8),
-            **{name: np.zeros(64, dtype=t) for name, t in _SEIZURE_COLUMNS.items()},
-            **{name: np.zeros(1024 if keep_shipments else 0, dtype=t) for name, t in _SHIPMENT_ARRAYS.items()},
+            **{name: np.zeros(FIRST_SEIZURE_ROWS, dtype=t) for name, t in _SEIZURE_COLUMNS.items()},
+            **{name: np.zeros(FIRST_SHIPMENT_ROWS if keep_shipments else 0, dtype=t)
+               for name, t in _SHIPMENT_ARRAYS.items()},
             # the event log is handed on a batch at a time (to its sink, or to the rows kept)
             **{name: np.zeros(EVENT_BATCH_ROWS if keep_events else 0, dtype=t) for name, t in _EVENT_ARRAYS.items()},
         )

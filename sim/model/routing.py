@@ -317,11 +317,11 @@ def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, 
         for origin, market, conv in itertools.product(org.origins, org.markets, org.conveyances):
             wanted.add((origin, market, conv))
     key = (
-        params.network.model_dump_json(),
-        params.world.transport.model_dump_json(),
+        _as_json(params.network),
+        _as_json(params.world.transport),
         params.world.learning.max_routes_per_market,
         params.world.learning.max_detour_ratio,
-        tuple(sorted((c, s.model_dump_json()) for c, s in params.world.conveyances.items())),
+        tuple(sorted((c, _as_json(s)) for c, s in params.world.conveyances.items())),
     )
     key = (key, frozenset(wanted))
     all_menus = _MENU_CACHE.get(key)
@@ -341,6 +341,18 @@ def build_route_menus(params: Params, network: RouteNetwork) -> dict[tuple[str, 
 
 
 _MENU_CACHE: dict = {}
+_JSON_CACHE: dict[int, tuple] = {}
+
+
+def _as_json(settings) -> str:
+    """A settings object's JSON (the menus' cache key), made once per object: a sweep's runs
+    share their settings objects, and the network's JSON takes milliseconds to write."""
+    entry = _JSON_CACHE.get(id(settings))
+    if entry is None or entry[0] is not settings:
+        if len(_JSON_CACHE) >= 64:
+            _JSON_CACHE.pop(next(iter(_JSON_CACHE)))
+        entry = _JSON_CACHE[id(settings)] = (settings, settings.model_dump_json())
+    return entry[1]
 
 
 class RouteOptions(dict):
