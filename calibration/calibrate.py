@@ -31,6 +31,7 @@ from calibration.abc_smc import ABCResult, abc_smc, weighted_quantile
 from calibration.runner import draw_seeds, run_points
 from calibration.settings import RESULTS_DIR, SETTINGS_PATH, Settings, load_settings
 from calibration.targets import TARGETS_PATH, TargetSet, base_params, load_targets
+from sim.parquet import write_parquet
 
 SCENARIO_PATH = Path(__file__).resolve().parents[1] / "scenarios" / "calibrated" / "baseline_2009.yaml"
 QUANTILES = (0.05, 0.5, 0.95)
@@ -73,7 +74,7 @@ def run_calibration(mode: str = "full", *, out_dir: str | Path | None = None, ta
 
     result = fit_abc(settings, targets, base, rng, engine=engine, workers=workers, progress=progress, log=log)
     posterior = posterior_frame(result, settings, targets, base)
-    posterior.to_parquet(out / "posterior.parquet", index=False)
+    write_parquet(posterior, out / "posterior.parquet")
     result.history().to_csv(out / "history.csv", index=False)
     summary = parameter_summary(posterior, settings)
 
@@ -89,8 +90,8 @@ def run_calibration(mode: str = "full", *, out_dir: str | Path | None = None, ta
     log(f"calibration: {len(point)} runs at the calibrated point (posterior medians)")
     at_point = run_points(settings, point, draw_seeds(rng, len(point)), tag="point", horizon_days=horizon,
                           engine=engine, workers=workers, progress=progress)
-    predictive.to_parquet(out / "predictive.parquet", index=False)
-    at_point.to_parquet(out / "point.parquet", index=False)
+    write_parquet(predictive, out / "predictive.parquet")
+    write_parquet(at_point, out / "point.parquet")
     fit = fit_table(targets, predictive, at_point, base)
     fit.to_csv(out / "fit.csv", index=False)
 

@@ -20,6 +20,7 @@ import yaml
 from calibration.abc_smc import weighted_quantile
 from calibration.settings import RESULTS_DIR, load_settings
 from calibration.targets import TargetSet, base_params, load_targets
+from sim.parquet import read_parquet
 
 REPORT_PATH = Path(__file__).resolve().parent / "report.md"
 
@@ -38,11 +39,11 @@ def write_report(mode: str = "full", *, results_dir: str | Path | None = None, r
     settings = load_settings(mode)
     calibrated = yaml.safe_load((results / "calibrated.yaml").read_text())
     meta = calibrated["calibration"]
-    posterior = pd.read_parquet(results / "posterior.parquet")
+    posterior = read_parquet(results / "posterior.parquet")
     history = pd.read_csv(results / "history.csv")
     fit = pd.read_csv(results / "fit.csv")
-    predictive = pd.read_parquet(results / "predictive.parquet")
-    point = pd.read_parquet(results / "point.parquet")
+    predictive = read_parquet(results / "predictive.parquet")
+    point = read_parquet(results / "point.parquet")
     base = base_params(settings.base_overrides)
     targets = load_targets(params=base)
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from calibration.runner import run_points
 from calibration.settings import RESULTS_DIR, SETTINGS_PATH, Settings, load_settings
+from sim.parquet import write_parquet
 
 LABELS = {
     "kg_seized": "kg seized",
@@ -75,7 +76,7 @@ def run_sensitivity(mode: str = "full", *, out_dir: str | Path | None = None, se
     if failed.any():
         raise RuntimeError(f"sensitivity: {int(failed.sum())} runs failed, e.g. {table.loc[failed, 'error'].iloc[0]}")
     table.insert(1, "design", ["morris"] * len(x_morris) + ["sobol"] * len(x_sobol))
-    table.to_parquet(out / "sensitivity_runs.parquet", index=False)
+    write_parquet(table, out / "sensitivity_runs.parquet")
     y_all = {o: table[o].to_numpy(float) for o in settings.sensitivity_outputs}
 
     morris_rows, sobol_rows = [], []

@@ -92,11 +92,13 @@ def old_tree(revision: str, where: str | None) -> Path:
 
 def runs_before(tree: Path, seeds: list[int], workers: int, out: Path) -> pd.DataFrame:
     """The old revision's reference engine, the baseline year for each seed (in its own processes)."""
+    from sim.parquet import read_parquet
+
     out.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}      # its own sim package first
     subprocess.run([sys.executable, "-c", OLD_RUNS, ",".join(map(str, seeds)), str(out), str(workers)], cwd=tree,
                    env=env, check=True)
-    return pd.read_parquet(out)
+    return read_parquet(out)
 
 
 def runs_now(seeds: list[int], workers: int) -> pd.DataFrame:

@@ -51,8 +51,9 @@ from scipy import stats as sps
 
 from sim.brief import list_presets, load_briefing
 from sim.config import add_config_dir_option
-from sim.params import ConfigError
 from sim.pairing import paired_with_baseline
+from sim.params import ConfigError
+from sim.parquet import write_parquet
 from sim.posterior import (POSTERIOR_FILE, check_overrides, draw_posterior, format_robustness, posterior_experiments,
                            posterior_statistics)
 
@@ -323,7 +324,7 @@ def _outcome_columns(runs: pd.DataFrame) -> list[str]:
 
 
 def _write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
-    frame.to_parquet(stem.with_suffix(".parquet"), index=False)
+    write_parquet(frame, stem.with_suffix(".parquet"))
     frame.to_csv(stem.with_suffix(".csv"), index=False)
     return [stem.with_suffix(".parquet"), stem.with_suffix(".csv")]
 

@@ -34,16 +34,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
 from sim.model.outcomes import monthly_table, phase_table
 from sim.params import ConfigError
+from sim.parquet import write_parquet, write_table
 from sim.run import RunResult
-from sim.timeline import add_dates, event_marks
+from sim.timeline import event_marks
 
 #: Every file a run writes, ``summary.json`` first: the order in which an old run's are deleted.
 RUN_FILES = ("summary.json", "summary.json.tmp", "shipments.parquet", "events.parquet", "daily.parquet", "daily.csv",
@@ -83,7 +81,7 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
         write_table(result.shipments, out / SHIPMENTS_FILE)
     if events and result.events is not None:
         write_table(result.events, out / EVENTS_FILE)
-    result.daily.to_parquet(out / "daily.parquet", index=False)
+    write_parquet(result.daily, out / "daily.parquet")
     result.daily.to_csv(out / "daily.csv", index=False)
     monthly_table(result.daily, result.params.start_date).to_csv(out / "monthly.csv", index=False)
     phase_table(result.daily, result.params).to_csv(out / "phases.csv", index=False)
@@ -96,61 +94,6 @@ def write_run(result: RunResult, out_dir: str | Path, config: Mapping[str, Any],
         _write_plots(result, out)
     _write_json_atomically(out / "summary.json", _summary_document(result))
     return out
-
-
-class ParquetLog:
-    """Streams one of a run's tables (the event log, the shipment table) to a Parquet file in batches.
-
-    The ledger hands it full batches (:meth:`sim.model.ledger.Ledger.flush_events`,
-    :meth:`~sim.model.ledger.Ledger.flush_shipments`); each becomes a row group of the
-    file, with the calendar dates beside the day numbers (``dates``: day column -> date
-    column) and the categories as Parquet dictionaries, the columns of ``RunResult.events``
-    and ``RunResult.shipments``. ``simulate(..., events_to=path, shipments_to=path)`` uses
-    it; the CLI streams both to the run directory. ``empty`` makes the table without rows
-    (the columns of a file to which nothing was written).
-    """
-
-    def __init__(self, path: str | Path, start_date, dates: Mapping[str, str], empty) -> None:
-        self.path = Path(path)
-        self.start_date = start_date
-        self.dates = dict(dates)
-        self.empty = empty
-        self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def __call__(self, frame: pd.DataFrame) -> None:
-        table = arrow_table(add_dates(frame, self.start_date, self.dates))
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
-        self._writer.write_table(table)
-        self.rows += len(frame)
-
-    def close(self) -> None:
-        """Finish the file (an empty table with the columns when nothing was logged)."""
-        if self._writer is None:
-            self(self.empty().iloc[:0])
-        self._writer.close()
-
-
-def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """A run's table as Arrow: categories as dictionaries with 32-bit codes (the same schema
-    whatever the batch holds), missing values null."""
-    return pa.table({name: _dictionary(column) if isinstance(column.dtype, pd.CategoricalDtype)
-                     else pa.array(column.to_numpy()) for name, column in frame.items()})
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """A table held in memory, written as :class:`ParquetLog` writes a streamed one."""
-    pq.write_table(arrow_table(frame), path)
-
-
-def _dictionary(column: pd.Series) -> pa.DictionaryArray:
-    """A categorical column as an Arrow dictionary of its categories (missing values null)."""
-    codes = column.cat.codes.to_numpy(dtype=np.int32)
-    categories = column.cat.categories
-    values = pa.array(categories.to_numpy(dtype=np.int64)) if pd.api.types.is_integer_dtype(categories) \
-        else pa.array([str(c) for c in categories], pa.string())     # (no categories: still strings)
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
 
 
 def clear_run_files(out: Path, keep: tuple[str, ...] = ()) -> None:

@@ -38,6 +38,7 @@ from scipy import stats as sps
 
 from sim.pairing import paired_with_baseline
 from sim.params import ConfigError
+from sim.parquet import read_parquet
 
 #: Where ``python -m calibration run`` writes the posterior (docs/calibration.md).
 POSTERIOR_FILE = Path(__file__).resolve().parents[1] / "calibration" / "results" / "posterior.parquet"
@@ -52,7 +53,7 @@ def load_posterior(path: str | Path | None = None) -> pd.DataFrame:
         raise ConfigError(f"config error: posterior file {path}: not found (run `python -m calibration run`, "
                           "or give --posterior-file)")
     try:
-        frame = pd.read_parquet(path)
+        frame = read_parquet(path)
     except (OSError, ValueError) as err:  # pyarrow: ArrowInvalid (a ValueError) for a file that is not Parquet
         raise ConfigError(f"config error: posterior file {path}: cannot read it as Parquet ({type(err).__name__})") from None
     if "weight" not in frame:

@@ -19,6 +19,7 @@ from sim.model import NorthernRouteModel
 from sim.model.network import RouteNetwork
 from sim.model.outcomes import seized_kg_by_node, summarise
 from sim.params import Params
+from sim.parquet import ParquetLog, read_parquet
 from sim.timeline import add_dates
 
 #: the calendar dates the tables carry beside their day numbers
@@ -46,13 +47,13 @@ class RunResult:
     def event_log(self) -> pd.DataFrame | None:
         """The event log: kept in memory, or read back from the Parquet file it was streamed to."""
         if self.events is None and self.events_file is not None:
-            return pd.read_parquet(self.events_file)
+            return read_parquet(self.events_file)
         return self.events
 
     def shipment_table(self) -> pd.DataFrame | None:
         """The shipment table: kept in memory, or read back from the Parquet file it was streamed to."""
         if self.shipments is None and self.shipments_file is not None:
-            return pd.read_parquet(self.shipments_file)
+            return read_parquet(self.shipments_file)
         return self.shipments
 
 
@@ -68,7 +69,7 @@ def simulate(params: Params, seed: int | None = None, *, keep_events: bool = Tru
         keep_shipments: keep a row per shipment (the summary does not need them: off in sweeps).
         on_day: called after each simulated day with the day number (progress bars).
         events_to: with ``keep_events``, stream the event log to this Parquet file in
-            batches (:class:`sim.outputs.ParquetLog`) instead of keeping it in memory;
+            batches (:class:`sim.parquet.ParquetLog`) instead of keeping it in memory;
             ``RunResult.events`` is then None and ``RunResult.event_log()`` reads the file.
         shipments_to: with ``keep_shipments``, stream the shipment table to this Parquet
             file (a row once its load's journey is over, in shipment order); memory then
@@ -106,9 +107,7 @@ def simulate(params: Params, seed: int | None = None, *, keep_events: bool = Tru
 
 
 def _stream(model: NorthernRouteModel, params: Params, events_to, shipments_to) -> dict:
-    """Writers that take the ledger's full batches to Parquet files (sim.outputs imports this module)."""
-    from sim.outputs import ParquetLog
-
+    """Writers that take the ledger's full batches to Parquet files."""
     writers = {}
     if events_to is not None:
         writers["events"] = model.ledger.event_sink = ParquetLog(

@@ -264,7 +264,7 @@ def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(shor
     import pyarrow.parquet as pq
 
     import sim.model.ledger
-    from sim.outputs import write_table
+    from sim.parquet import write_table
 
     monkeypatch.setattr(sim.model.ledger, "EVENT_BATCH_ROWS", 2000)
     kept = simulate(short_params, seed=4)
@@ -278,7 +278,7 @@ def test_event_log_streamed_to_parquet_in_batches_is_the_log_kept_in_memory(shor
 def test_shipments_streamed_to_parquet_are_the_table_kept_in_memory(short_params, tmp_path):
     """``simulate(shipments_to=...)`` writes each load's row once its journey is over (in shipment
     order) and at the end the loads still on the road: the table kept in memory, row for row."""
-    from sim.outputs import write_table
+    from sim.parquet import write_table
 
     kept = simulate(short_params, seed=9, keep_events=False)
     streamed = simulate(short_params, seed=9, keep_events=False, shipments_to=tmp_path / "shipments.parquet")

@@ -142,7 +142,7 @@ def test_the_store_reads_parquet_in_the_calling_thread_only_so_exiting_right_aft
     exit status -6 instead of 143 on a loaded machine, a few runs in a hundred. That race cannot
     be forced from here, so this checks what prevents it: every read of the store (parts,
     details, a journal recovered with its details, a part checked on opening) goes through
-    pyarrow's own file I/O, with no pre-buffering and no threads (sim.sweep.store.read_parquet).
+    pyarrow's own file I/O, with no pre-buffering and no threads (sim.parquet.read_parquet).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

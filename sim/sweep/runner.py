@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -212,8 +213,10 @@ def local_client(workers: int):
     The cluster is started once and kept for the next sweeps of this Python process
     (calibration and comparisons call :func:`run_experiments` many times; starting
     processes costs seconds, and warm workers keep their composed scenarios). It is
-    closed at exit, or by :func:`close_local_cluster`.
+    closed at exit, or by :func:`close_local_cluster`. While it lives, Dask waits for a
+    dead worker to come back (:data:`WAIT_FOR_RESTARTS`).
     """
+    import dask
     from distributed import Client
 
     key = (int(workers), os.environ.get("NORTHERN_ROUTE_SCENARIOS"))
@@ -222,6 +225,7 @@ def local_client(workers: int):
             and len(client.nthreads()) == key[0]:
         return client
     close_local_cluster()
+    _LOCAL["config"] = dask.config.set(WAIT_FOR_RESTARTS)  # read whenever a worker dies: held until closed
     cluster = start_local_cluster(key[0])
     client = Client(cluster, set_as_default=False)
     _LOCAL.update(key=key, cluster=cluster, client=client)
@@ -242,13 +246,28 @@ QUIET_WORKERS = {
     "distributed.admin.system-monitor.interval": "2s",
 }
 
+#: Dask settings for our scheduler: each worker is sent one run at a time, the others wait
+#: on the scheduler. When a worker process dies, Dask counts a strike ("suspicious") against
+#: every run it had been sent, and records a run with four strikes as ``KilledWorker``. By
+#: default (1.1) a one-thread worker is sent two runs, so the run queued behind one that
+#: kills its worker took strikes it did not earn, and on a loaded machine (workers slow to
+#: come back, all runs on the one left) an innocent run could be recorded as failed. On
+#: your own cluster: start the scheduler with DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0.
+ONE_RUN_PER_WORKER = {"distributed.scheduler.worker-saturation": 1.0}
+
+#: Held while our LocalCluster lives. Dask gives a worker that died ``lost-worker-timeout``
+#: (15 s) to come back, then closes its nanny for good; on a loaded machine a worker takes
+#: longer to start (the imports of its preload), so the cluster was left a worker short,
+#: and once none was left, a sweep waited forever for its runs.
+WAIT_FOR_RESTARTS = {"distributed.deploy.lost-worker-timeout": "10 minutes"}
+
 
 def start_local_cluster(workers: int):
     """A LocalCluster of ``workers`` single-threaded processes, tuned for sweeps."""
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(QUIET_WORKERS):
+    with dask.config.set({**QUIET_WORKERS, **ONE_RUN_PER_WORKER}):
         return LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
                             dashboard_address=":0", silence_logs=logging.ERROR,
                             preload=["sim.sweep.worker"])  # its dask_setup: Ctrl-C is the sweep's, not the workers'
@@ -264,6 +283,9 @@ def close_local_cluster() -> None:
             except Exception:  # noqa: BLE001 -- closing at exit must not raise
                 pass
     _LOCAL.pop("key", None)
+    held = _LOCAL.pop("config", None)
+    if held is not None:
+        held.__exit__(None, None, None)  # Dask's own lost-worker timeout again
 
 
 def _run_dask(pending: Sequence[Experiment], settings: tuple, on_result: OnResult, *,
@@ -283,6 +305,10 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
 
     A sliding window (a few runs per worker thread) rather than submitting everything:
     memory stays flat for sweeps of any size, and a cluster that grows gets more work.
+    The first window goes to the scheduler in one message: Dask holds the runs of a group
+    larger than twice the cluster's threads on the scheduler (its queue), sending each
+    worker only the run it is to run (:data:`ONE_RUN_PER_WORKER`); runs submitted one by
+    one would be sent out as they came, two to a worker, until the group grew that large.
     """
     from distributed import as_completed
 
@@ -294,11 +320,11 @@ def _run_on_client(client, pending: Sequence[Experiment], settings: tuple, on_re
         return max(8, 3 * sum(client.nthreads().values()))
 
     def submit(n: int) -> None:
-        for _ in range(n):
-            exp = next(queue, None)
-            if exp is None:
-                return
-            future = client.submit(run_experiment, exp, *settings, pure=False)
+        batch = list(itertools.islice(queue, max(n, 0)))
+        if not batch:
+            return
+        futures = client.map(run_experiment, batch, *([value] * len(batch) for value in settings), pure=False)
+        for future, exp in zip(futures, batch):
             in_flight[future.key] = (future, exp)
             done.add(future)
 

@@ -32,9 +32,9 @@ other parts are kept. A manifest with a different hash means a different sweep: 
 into that directory is refused, saying what differs, rather than mixing two sweeps in
 one table.
 
-Every Parquet file is read back through :func:`read_parquet`, never ``pandas.read_parquet``:
-a process that exits right after a read (an interrupted sweep counts the runs kept,
-prints one line and exits) must not be aborted by pyarrow's threads (see there).
+Every Parquet file is read back through :func:`sim.parquet.read_parquet`, never
+``pandas.read_parquet``: a process that exits right after a read (an interrupted sweep
+counts the runs kept, prints one line and exits) must not be aborted by pyarrow's threads.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from sim.params import ConfigError
+from sim.parquet import read_arrow, read_parquet, write_parquet
 from sim.sweep.experiment import Experiment, sweep_hash
 
 try:  # advisory lock: two sweeps writing into one directory would interleave parts
@@ -219,7 +220,7 @@ class ResultStore:
         """Move aside parts that cannot be read, naming each: their runs run again, the rest are kept."""
         for path in self.part_paths():
             try:
-                _read_table(path)
+                read_arrow(path)
             except Exception as err:  # noqa: BLE001 -- pyarrow raises several kinds for a damaged file
                 aside = path.with_name(path.name + UNREADABLE)
                 os.replace(path, aside)
@@ -290,7 +291,7 @@ class ResultStore:
         if path.suffix == ".csv":
             frame.to_csv(tmp, index=False)
         else:
-            frame.to_parquet(tmp, index=False)
+            write_parquet(frame, tmp)
         _fsync_file(tmp)
         os.replace(tmp, path)
         return path
@@ -417,7 +418,7 @@ def _json_default(value: Any) -> Any:
 def _frame_to_text(frame: pd.DataFrame) -> str:
     """A DataFrame as text for one journal line (Parquet inside: dtypes and categories kept)."""
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    write_parquet(frame, buffer)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -425,47 +426,9 @@ def _frame_from_text(text: str) -> pd.DataFrame:
     return read_parquet(base64.b64decode(text))
 
 
-def read_parquet(source: str | Path | bytes, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One Parquet file (a path, or its bytes) as a DataFrame, as ``pandas.read_parquet``
-    gives it, but read entirely in the calling thread: nothing of the read outlives the call.
-
-    Why not ``pandas.read_parquet``: for a local path pandas opens a Python file object
-    and hands it to pyarrow's dataset reader, which pre-buffers and decodes in pyarrow's
-    own thread pools and finishes tearing the read down there *after* returning; the
-    last of that releases buffers owned by Python, which takes the GIL. When the process
-    exits just then (an interrupted sweep reads its parts to count the runs kept, prints
-    one line and calls ``sys.exit(143)``), a pyarrow thread asks for the GIL while the
-    interpreter is finalizing, is made to exit, and its unwinding through C++ ends in
-    ``std::terminate``: "terminate called without an active exception", SIGABRT, exit
-    status -6 instead of 143 or 130 (apache/arrow#33975, #34314). It shows on a loaded
-    machine, when pyarrow's thread is descheduled for the moment that matters.
-
-    So pyarrow opens the file itself (its own file I/O, no Python object to release),
-    with the plain ``ParquetFile`` reader, no pre-buffering and no threads: every step
-    runs here and is over when this returns. Parts and details are a batch of runs
-    each, small enough that threads would gain nothing.
-    """
-    table = _read_table(source, columns)
-    frame = table.to_pandas(use_threads=False)
-    if table.schema.metadata and b"PANDAS_ATTRS" in table.schema.metadata:  # as pandas.read_parquet does
-        frame.attrs = json.loads(table.schema.metadata[b"PANDAS_ATTRS"])
-    return frame
-
-
-def _read_table(source: str | Path | bytes, columns: Sequence[str] | None = None):
-    """The pyarrow Table of one Parquet file, read in this thread only (see :func:`read_parquet`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    native = pa.BufferReader(source) if isinstance(source, (bytes, bytearray)) else str(source)
-    with pq.ParquetFile(native, pre_buffer=False) as file:
-        return file.read(columns=list(columns) if columns is not None else None, use_threads=False,
-                         use_pandas_metadata=True)
-
-
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
+    write_parquet(frame, tmp)
     _fsync_file(tmp)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
