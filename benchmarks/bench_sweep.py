@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--transit", default="fast", choices=("fast", "reference"), help="the engine moving couriers (default fast)")
     args = parser.parse_args()
     runs, rounds = (16, 2) if args.quick else (args.runs, args.rounds)
+    import distributed  # noqa: F401 -- its import sets its loggers' levels: quieten them after it
+
     for noisy in ("distributed", "tornado", "MESA"):  # the scheduler lives in this process
         logging.getLogger(noisy).setLevel(logging.WARNING)
     load_start = os.getloadavg()[0]

@@ -54,7 +54,9 @@ def write(tmp_path: Path, data: dict, name: str = "problem.yaml") -> Path:
 @pytest.fixture(scope="module")
 def one_block(tmp_path_factory):
     folder = tmp_path_factory.mktemp("one_block")
-    problem = load_problem(write(folder, one_block_problem()))
+    # 8 seeds: one seed's 60 days can leave the busy post's extra seizures within the noise
+    # (the recalibrated baseline's seed 0: +0.2 kg; over 8 seeds about +230 kg, the quiet post's +20)
+    problem = load_problem(write(folder, one_block_problem(uncertainty={"posterior_draws": 1, "seeds": 8})))
     study = run_study(problem, folder / "out", engine="serial", progress=False, say=lambda _t: None)
     return problem, study, folder
 

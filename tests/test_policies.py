@@ -117,7 +117,8 @@ def padding_posts(baseline):
 
 
 def test_false_couriers_make_reported_seizures_exceed_true_ones(baseline, padding_posts):
-    on = with_updates(baseline, {"world.corruption.false_couriers.posts": padding_posts})
+    # a whole year (14 stagings at these posts with this seed; 120 days give 0-9, and none for this seed)
+    on = with_updates(baseline, {"world.corruption.false_couriers.posts": padding_posts, "horizon_days": 365})
     off = with_updates(on, {"world.corruption.false_couriers.enabled": False})
     with_fc, without = simulate(on, seed=1, keep_events=False).summary, simulate(off, seed=1, keep_events=False).summary
     assert with_fc["false_courier_stagings"] > 0

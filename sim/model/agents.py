@@ -484,13 +484,14 @@ class Officer(mesa.Agent):
         if n <= 0:
             return []
         state = model.state
-        rows = [state.add_officer() for _ in range(n)]
+        rows = state.add_officers(n)
         table = state.officers
-        table.agency[rows], table.stream[rows], table.mean_corruptibility[rows] = agency, stream, mean_corruptibility
-        table.active[rows], table.bribes_taken[rows] = True, 0
+        at = slice(rows.start, rows.stop)
+        table.agency[at], table.stream[at], table.mean_corruptibility[at] = agency, stream, mean_corruptibility
+        table.active[at], table.bribes_taken[at] = True, 0
         k = model.world.inspection.officer_corruptibility_concentration
-        table.corruptibility[rows] = draw_corruptibilities(mean_corruptibility, k, n, model.streams.seed,
-                                                           model.streams.keys, model.streams.counters, stream)
+        table.corruptibility[at] = draw_corruptibilities(mean_corruptibility, k, n, model.streams.seed,
+                                                        model.streams.keys, model.streams.counters, stream)
         officers = [cls(model, row, post) for row in rows]
         model.officer_at.extend(officers)
         return officers

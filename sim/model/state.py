@@ -156,23 +156,27 @@ class RunState:
                 setattr(self, name, grown(getattr(self, name), name, dim=dim, size=size))
         self.version += 1
 
-    def add_officer(self) -> int:
-        """A new row in the officers table; its number."""
-        row = self.n_officers = self._add_row("officers", self.n_officers)
-        return row - 1
+    def add_officers(self, n: int) -> range:
+        """``n`` new rows in the officers table; their numbers."""
+        first = self.n_officers
+        self.n_officers = self._add_row("officers", first, n)
+        return range(first, self.n_officers)
 
     def add_patrol(self) -> int:
         """A new row in the patrols table; its number."""
         row = self.n_patrols = self._add_row("patrols", self.n_patrols)
         return row - 1
 
-    def _add_row(self, name: str, used: int) -> int:
-        """Room for one more row in a table of ``used`` rows (doubled when full); the rows then used."""
+    def _add_row(self, name: str, used: int, n: int = 1) -> int:
+        """Room for ``n`` more rows in a table of ``used`` rows (doubled until they fit); the rows then used."""
         table = getattr(self, name)
-        if used >= len(table.active):
-            setattr(self, name, grown(table, name, rows=2 * len(table.active)))
+        if used + n > len(table.active):
+            rows = len(table.active)
+            while used + n > rows:
+                rows *= 2
+            setattr(self, name, grown(table, name, rows=rows))
             self.version += 1
-        return used + 1
+        return used + n
 
 
 class Column:
