@@ -136,6 +136,33 @@ def test_the_engines_agree_when_every_buffer_grows_many_times_in_a_day():
     _assert_same_run(reference, fast)
 
 
+def test_a_run_is_the_same_whatever_tables_it_keeps_when_the_kernel_stops_for_room(tmp_path):
+    """Ten times the flow for 60 days: keeping the shipment table or the event log makes the kernel
+    stop for room at other moments than a run that keeps neither; the run must not notice."""
+    params = load_params(["horizon_days=60", "world.flow.supply_multiplier=10"])
+    runs = [simulate(params, seed=0, keep_events=False, keep_shipments=False),
+            simulate(params, seed=0, keep_events=False, keep_shipments=True),
+            simulate(params, seed=0, keep_events=False, shipments_to=tmp_path / "shipments.parquet"),
+            simulate(params, seed=0, keep_events=True, keep_shipments=False, events_to=tmp_path / "events.parquet")]
+    assert runs[1].summary["shipments"] > 8192            # more than the table's first rows: it grew
+    for other in runs[1:]:
+        assert other.summary == runs[0].summary
+        pd.testing.assert_frame_equal(other.daily, runs[0].daily)
+
+
+def test_a_patrols_ring_of_finds_keeps_its_order_when_it_grows():
+    model = NorthernRouteModel(load_params(["horizon_days=5"]), rng=1)
+    patrol = model.patrols.to_list()[0]
+    patrols, width = model.state.patrols, model.state.patrols.find_day.shape[1]
+    patrols.first_find[patrol.row], patrols.n_finds[patrol.row] = width - 3, 0
+    for k in range(width):                                 # a full ring that wraps round its end
+        patrol.note_find(float(k), k % 7)
+    before = patrol.recent_finds
+    patrol.note_find(99.0, 3)                              # no room left: the ring grows
+    assert model.state.patrols.find_day.shape[1] > width
+    assert patrol.recent_finds == [*before, (99.0, 3)]
+
+
 def test_stepping_day_by_day_and_running_through_give_the_same_run():
     params = load_params(["horizon_days=25"])
     stepped, through = (NorthernRouteModel(params, rng=4) for _ in range(2))

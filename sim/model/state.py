@@ -156,6 +156,22 @@ class RunState:
                 setattr(self, name, grown(getattr(self, name), name, dim=dim, size=size))
         self.version += 1
 
+    def grow_finds(self, size: int) -> None:
+        """Room for ``size`` finds in every patrol's memory of finds (a ring per patrol).
+
+        Each ring is first turned to start at its first place, so that the finds keep their
+        order in the longer ring: growing copies places ``0..F-1`` as they are, and a ring
+        that wrapped round its end would otherwise be read out of order (and with gaps).
+        """
+        patrols = self.patrols
+        width = patrols.find_day.shape[1]
+        rows = np.arange(len(patrols.first_find))[:, None]
+        order = (patrols.first_find[:, None] + np.arange(width)[None, :]) % width
+        patrols.find_day[:] = patrols.find_day[rows, order]
+        patrols.find_node[:] = patrols.find_node[rows, order]
+        patrols.first_find[:] = 0
+        self.grow("F", size)
+
     def add_officers(self, n: int) -> range:
         """``n`` new rows in the officers table; their numbers."""
         first = self.n_officers
