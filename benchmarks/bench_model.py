@@ -207,11 +207,11 @@ def main() -> None:
     year = in_fresh_process(1.0, keep_events=False, repeats=5, engine=engine, with_anchors=True)
     reference = in_fresh_process(1.0, keep_events=False, repeats=3, engine="reference")
     anchor = year["anchors"]
-    ratios = {name: year["wall_s"] / s for name, s in anchor.items()}
+    ratios = {name: year["wall_s"] / s for name, s in anchor.items() if name != "hop_events"}
     print(f"{engine} engine, baseline year without event log: {year['wall_s']:.3f} s best of 5; "
           f"{year['hop_events']:,} hop-events, {year['hop_events_per_s']:,.0f} hop-events/s; "
           f"reference engine {reference['wall_s']:.3f} s (x{reference['wall_s'] / year['wall_s']:.1f})")
-    print(f"anchors for {year['hop_events']:,} events: heap loop {anchor['heap_loop_s']:.3f} s, Mesa schedule_event "
+    print(f"anchors for {anchor['hop_events']:,} events: heap loop {anchor['heap_loop_s']:.3f} s, Mesa schedule_event "
           f"{anchor['mesa_schedule_event_s']:.3f} s, numpy three Bernoulli draws {anchor['numpy_bernoulli_s']:.4f} s; "
           f"the year is {ratios['heap_loop_s']:.2f}x the heap loop, {ratios['mesa_schedule_event_s']:.2f}x Mesa's "
           f"scheduler, {ratios['numpy_bernoulli_s']:.0f}x the numpy floor (target: at most 0.05 s, under the heap loop)")
