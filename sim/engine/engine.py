@@ -144,7 +144,7 @@ class FastEngine:
         model.integrity.make_room(kernel.ROOM_CASES_PER_HOP)
         patrols = model.state.patrols
         if np.any(patrols.active & (patrols.n_finds >= patrols.find_day.shape[1] - kernel.ROOM_BATCH)):
-            model.state.grow_finds(2 * patrols.find_day.shape[1])
+            model.state.grow("F", 2 * patrols.find_day.shape[1])
         progress = t.progress
         if progress[N_FREE] == 0 and progress[N_SLOTS] >= len(t.slot_route):
             self._grow_rows()

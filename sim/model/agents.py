@@ -744,7 +744,7 @@ class MobilePatrol(mesa.Agent):
     def note_find(self, day: float, node: int) -> None:
         patrols = self.model.state.patrols
         if patrols.n_finds.item(self.row) >= patrols.find_day.shape[1]:
-            self.model.state.grow_finds(2 * patrols.find_day.shape[1])
+            self.model.state.grow("F", 2 * patrols.find_day.shape[1])
         p = self.model.state.patrols
         note_find(p.find_day, p.find_node, p.first_find, p.n_finds, self.row, day, node)
 

@@ -85,6 +85,9 @@ TABLES: dict[str, dict[str, tuple[Any, tuple[str, ...], Any]]] = {
     },
 }
 
+#: Dimensions that hold a ring per row: the table, the column of each row's first place, the ring's columns
+#: (:meth:`RunState.grow` turns them to start at 0 before growing).
+RINGS = {"F": (("patrols", "first_find", ("find_day", "find_node")),)}
 #: Starting sizes of the growable dimensions (each doubles when full).
 START_SIZES = {"R": 8, "B": 8, "F": 16, "W": 1, "AREA": 8}
 
@@ -150,27 +153,27 @@ class RunState:
         if size <= self.dims[dim]:
             return
         size = max(size, 2 * self.dims[dim])
+        for table, first, columns in RINGS.get(dim, ()):
+            self._unroll(table, first, columns)
         self.dims[dim] = size
         for name in TABLES:
             if any(dim in extra for _, extra, _ in TABLES[name].values()):
                 setattr(self, name, grown(getattr(self, name), name, dim=dim, size=size))
         self.version += 1
 
-    def grow_finds(self, size: int) -> None:
-        """Room for ``size`` finds in every patrol's memory of finds (a ring per patrol).
-
-        Each ring is first turned to start at its first place, so that the finds keep their
-        order in the longer ring: growing copies places ``0..F-1`` as they are, and a ring
-        that wrapped round its end would otherwise be read out of order (and with gaps).
-        """
-        patrols = self.patrols
-        width = patrols.find_day.shape[1]
-        rows = np.arange(len(patrols.first_find))[:, None]
-        order = (patrols.first_find[:, None] + np.arange(width)[None, :]) % width
-        patrols.find_day[:] = patrols.find_day[rows, order]
-        patrols.find_node[:] = patrols.find_node[rows, order]
-        patrols.first_find[:] = 0
-        self.grow("F", size)
+    def _unroll(self, name: str, first: str, columns: tuple[str, ...]) -> None:
+        """Turn each row's ring to start at its first place, so that growing (which copies
+        places ``0..n-1`` as they are) keeps the ring's order: a ring that wrapped round its
+        end would otherwise be read out of order, and with gaps."""
+        table = getattr(self, name)
+        starts = getattr(table, first)
+        width = getattr(table, columns[0]).shape[1]
+        rows = np.arange(len(starts))[:, None]
+        order = (starts[:, None] + np.arange(width)[None, :]) % width
+        for column in columns:
+            values = getattr(table, column)
+            values[:] = values[rows, order]
+        starts[:] = 0
 
     def add_officers(self, n: int) -> range:
         """``n`` new rows in the officers table; their numbers."""
