@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine import kernel
-from sim.engine.kernel import N_FREE, N_SLOTS, NEED_ROOM, ON_ROAD, OPEN_DAY, RULES, Transit
+from sim.engine.kernel import N_FREE, N_SLOTS, NEED_ROOM, ON_ROAD, OPEN_SLICE, RULES, SLICES_PER_DAY, Transit
 from sim.engine.world import fields_of, new_world
 from sim.params import CONVEYANCES
 
@@ -38,9 +38,10 @@ class FastEngine:
     def __init__(self, model: NorthernRouteModel) -> None:
         self.model = model
         progress = np.zeros(9, dtype=np.int64)
-        progress[OPEN_DAY] = -1
+        progress[OPEN_SLICE] = -1
         self.transit = Transit(**{name: np.zeros(FIRST_SLOTS, dtype=t) for name, t in _ROW_DTYPES.items()},
-                               bucket_head=np.full(self._ring_days(), -1, dtype=np.int64), progress=progress)
+                               bucket_head=np.full(self._ring_days() * SLICES_PER_DAY, -1, dtype=np.int64),
+                               progress=progress)
         self.patrols_at = np.zeros((len(model.node_ids), 1), dtype=np.int64)
         self.n_patrols_at = np.zeros(len(model.node_ids), dtype=np.int64)
         self.world = None
@@ -77,7 +78,7 @@ class FastEngine:
         model = self.model
         if model.routes.version != getattr(self, "_routes_version", None):
             self._routes_version = model.routes.version
-            if self._ring_days() > len(self.transit.bucket_head):
+            if self._ring_days() * SLICES_PER_DAY > len(self.transit.bucket_head):
                 self._rebucket(self._ring_days())
         key = (model.state.version, model.ledger.version, model.routes.version, len(model.streams),
                id(model.streams.keys), id(model.integrity.cases), id(model.settings), id(model.world),
@@ -160,13 +161,14 @@ class FastEngine:
     def _rebucket(self, days: int) -> None:
         """A longer ring of days (a route with a longer leg came into the book): the waiting arrivals re-bucketed."""
         t = self.transit
-        head = np.full(days, -1, dtype=np.int64)
-        open_day = t.progress[OPEN_DAY]
+        size = days * SLICES_PER_DAY
+        head = np.full(size, -1, dtype=np.int64)
+        opened = t.progress[OPEN_SLICE]
         for slot in np.flatnonzero(t.slot_used).tolist():
-            day = int(np.floor(t.slot_when[slot]))
-            if day > open_day:                         # not in today's heap: in a bucket
-                t.slot_next[slot] = head[day % days]
-                head[day % days] = slot
+            piece = int(np.floor(t.slot_when[slot] * SLICES_PER_DAY))
+            if piece > opened:                         # not in the heap: in its slice's bucket
+                t.slot_next[slot] = head[piece % size]
+                head[piece % size] = slot
         self.transit = t._replace(bucket_head=head)
         self._packed = None
 

@@ -10,8 +10,8 @@ checks it for every mechanism). A change to a rule is made in both places.
 
 The day (:func:`run_day`): supply, planning, patrols, the couriers on the road in order
 of arrival time, ties first scheduled first, as :class:`sim.model.arrivals.Arrivals`
-orders them (:data:`Transit`: the day's arrivals in a heap, later ones in buckets by
-day), the day's figures. It stops when a buffer would overflow (:data:`NEED_ROOM`: the
+orders them (:data:`Transit`: the arrivals of the slices of time opened in a heap, later
+ones in buckets by slice of a day), the day's figures. It stops when a buffer would overflow (:data:`NEED_ROOM`: the
 Python side grows it and calls again; the day goes on where it stopped).
 """
 
@@ -41,8 +41,11 @@ from sim.model.routing import choose_route
 DONE, NEED_ROOM = 0, 1
 
 #: slots of ``Transit.progress``: today's heap, the sequence of scheduling, free and made rows,
-#: the day's phase and the organisation planning, the couriers on the road, the day whose bucket is open
-HEAP_SIZE, SEQ, N_FREE, N_SLOTS, PHASE, PLAN_ORG, PLAN_STARTED, ON_ROAD, OPEN_DAY = range(9)
+#: the day's phase and the organisation planning, the couriers on the road, the last slice of time opened
+HEAP_SIZE, SEQ, N_FREE, N_SLOTS, PHASE, PLAN_ORG, PLAN_STARTED, ON_ROAD, OPEN_SLICE = range(9)
+#: the queue's buckets: slices of a day (a power of two, so that a time's slice is exact). The heap holds
+#: only the arrivals of the slices opened, so that it stays small at any flow (``benchmarks/bench_queue.py``)
+SLICES_PER_DAY = 8
 #: the day's phases
 SUPPLY, PLANNING, MOVING = 0, 1, 2
 
@@ -101,7 +104,6 @@ def run_day(w, day):
     """One day of :meth:`sim.model.model.NorthernRouteModel.step` after its events: supply,
     planning, patrols, couriers moving, the day's figures. DONE, or NEED_ROOM (call again)."""
     progress = w.progress
-    open_day(w, day)
     if progress[PHASE] == SUPPLY:
         supply_organisations(w, day)
         progress[PHASE], progress[PLAN_ORG], progress[PLAN_STARTED] = PLANNING, 0, 0
@@ -279,27 +281,27 @@ def heap_push(w, when, seq, slot):
 
 @numba.njit(cache=True, inline="always")
 def schedule(w, when, slot):
-    """A courier's next arrival: into today's heap if due on the open day, else into its day's bucket."""
+    """A courier's next arrival: into the heap if due in a slice already opened, else into its slice's bucket."""
     progress = w.progress
     progress[SEQ] += 1
     w.slot_when[slot], w.slot_seq[slot] = when, progress[SEQ]
-    day = np.int64(np.floor(when))
-    if day <= progress[OPEN_DAY]:
+    piece = np.int64(np.floor(when * SLICES_PER_DAY))
+    if piece <= progress[OPEN_SLICE]:
         heap_push(w, when, progress[SEQ], slot)
     else:
-        bucket = day % len(w.bucket_head)
+        bucket = piece % len(w.bucket_head)
         w.slot_next[slot] = w.bucket_head[bucket]
         w.bucket_head[bucket] = slot
 
 
 @numba.njit(cache=True)
-def open_day(w, day):
-    """The day starts: the arrivals waiting in its bucket go into today's heap."""
+def open_slice(w, piece):
+    """The next slice of time: the arrivals waiting in its bucket go into the heap."""
     progress = w.progress
-    if progress[OPEN_DAY] >= day:
+    if progress[OPEN_SLICE] >= piece:
         return
-    progress[OPEN_DAY] = day
-    bucket = day % len(w.bucket_head)
+    progress[OPEN_SLICE] = piece
+    bucket = piece % len(w.bucket_head)
     slot = w.bucket_head[bucket]
     while slot >= 0:
         heap_push(w, w.slot_when[slot], w.slot_seq[slot], slot)
@@ -373,8 +375,15 @@ def move_couriers(w, until, model_day):
     Room is checked for a batch of hops at a time (one hop's worth when the buffers are
     nearly full), so that the check costs little per hop.
     """
-    room = 0
-    while w.progress[HEAP_SIZE] > 0 and w.heap_time[0] < until:
+    room, progress = 0, w.progress
+    last = np.int64(until * SLICES_PER_DAY) - 1          # the last slice that starts before ``until``
+    while True:
+        following = progress[OPEN_SLICE] + 1
+        if following <= last and (progress[HEAP_SIZE] == 0 or w.heap_time[0] >= following / SLICES_PER_DAY):
+            open_slice(w, following)                     # its arrivals may come before the heap's first
+            continue
+        if progress[HEAP_SIZE] == 0 or w.heap_time[0] >= until:
+            return DONE
         if room == 0:
             room = ROOM_BATCH if _room_for_hops(w, ROOM_BATCH) else 1 if _room_for_hops(w, 1) else 0
             if room == 0:
@@ -383,7 +392,6 @@ def move_couriers(w, until, model_day):
         day = w.heap_time[0]
         slot = heap_pop(w)
         arrive(w, slot, day, model_day)
-    return DONE
 
 
 @numba.njit(cache=True, inline="always")
