@@ -312,3 +312,21 @@ def test_shipments_streamed_to_parquet_are_the_table_kept_in_memory(short_params
     assert streamed.shipments is None and streamed.summary == kept.summary
     write_table(kept.shipments, tmp_path / "kept.parquet")
     _same_table(streamed.shipment_table(), pd.read_parquet(tmp_path / "kept.parquet"))
+
+
+def test_streamed_shipments_go_to_parquet_a_batch_at_a_time(short_params, tmp_path, monkeypatch):
+    """The shipment table streams in row groups of at most ``SHIPMENT_BATCH_ROWS`` rows (here 200), so
+    what is converted to Arrow at once stays small, and the file is still the table kept, row for row."""
+    import pyarrow.parquet as pq
+
+    import sim.model.ledger
+    from sim.parquet import write_table
+
+    monkeypatch.setattr(sim.model.ledger, "SHIPMENT_BATCH_ROWS", 200)
+    kept = simulate(short_params, seed=9, keep_events=False)
+    simulate(short_params, seed=9, keep_events=False, shipments_to=tmp_path / "shipments.parquet")
+    file = pq.ParquetFile(tmp_path / "shipments.parquet")
+    groups = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
+    assert len(kept.shipments) > 400 and len(groups) >= len(kept.shipments) // 200 and max(groups) <= 200
+    write_table(kept.shipments, tmp_path / "kept.parquet")
+    _same_table(pd.read_parquet(tmp_path / "shipments.parquet"), pd.read_parquet(tmp_path / "kept.parquet"))
