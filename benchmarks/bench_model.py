@@ -10,7 +10,9 @@ peak_mem_mb, year_10k_shipments_s, scaling, and since issue 13: transit,
 baseline_year_no_log_s, reference_year_no_log_s, speedup_vs_reference, anchors,
 year_vs_anchors, and since issue 10: timeline_*; since issue 13's second session: targets, each
 target with its measured value and whether it is met; memory_x100.streamed_with_event_log: the
-event log and the shipment table streamed to Parquet at 100x) for other tools. Because the calibrated
+event log and the shipment table streamed to Parquet at 100x; since its fourth: sweep, the sweep
+engine's throughput measured by ``bench_sweep.py`` in the same run, and targets.runs_10000_min)
+for other tools. Because the calibrated
 baseline may send fewer than 10,000 loads a year, a year scaled to at least 10,000
 shipments is timed too (issue 2). The four-year timeline preset ``timeline_2008_2011``
 (events on their dates, issue 10) is timed too: its cost per simulated year (and per 1,000
@@ -168,6 +170,17 @@ def _nothing() -> None:
     pass
 
 
+def sweep_throughput(engine: str, quick: bool) -> dict:
+    """The sweep engine's throughput on 1 and 2 workers: ``bench_sweep.py`` in its own process
+    (100 baseline-year runs a configuration; its ``--quick`` 16), its JSON line."""
+    from pathlib import Path
+
+    script = str(Path(__file__).with_name("bench_sweep.py"))
+    cmd = [sys.executable, script, "--transit", engine, *(["--quick"] if quick else ["--runs", "100", "--rounds", "2"])]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def in_fresh_process(multiplier: float, keep_events: bool, repeats: int, engine: str = "fast",
                      timeline: str | None = None, shipments: str = "table", stream_events: bool = False,
                      with_anchors: bool = False) -> dict:
@@ -268,6 +281,10 @@ def main() -> None:
     print(f"{TIMELINE_PRESET} ({timeline['years']:.1f} years, no event log): {timeline['wall_s']:.2f} s, "
           f"{timeline['s_per_year']:.2f} s per simulated year ({year_ratio:.2f} x the one-year baseline's), "
           f"{timeline['s_per_1000_shipments']:.3f} s per 1000 shipments ({shipment_ratio:.2f} x)")
+    sweep = sweep_throughput(engine, args.quick)
+    print(f"sweeps ({sweep['runs']} baseline-year runs a configuration, bench_sweep.py): {sweep['runs_per_s_1core']:.1f} "
+          f"runs/s on 1 worker, {sweep['runs_per_s_2core']:.1f} on 2 ({sweep['parallel_efficiency']:.0%} efficiency); "
+          f"10,000 runs projected at {sweep['projected_10000_runs_min']:.1f} min (target: at most 10)")
     print(json.dumps({
         "baseline_year_s": round(baseline["wall_s"], 4),
         "shipments": baseline["shipments"],
@@ -298,7 +315,9 @@ def main() -> None:
         "timeline_s_per_1000_shipments": round(timeline["s_per_1000_shipments"], 4),
         "timeline_per_1000_shipments_ratio": round(shipment_ratio, 3),
         "timeline_peak_mem_mb": round(timeline["peak_mem_mb"], 1),
-        "targets": targets(year["wall_s"], anchor["heap_loop_s"], scaling, memory),
+        "sweep": {key: sweep[key] for key in ("runs", "runs_per_s_1core", "runs_per_s_2core", "parallel_efficiency",
+                                              "overhead_per_run_s", "startup_s_2core", "projected_10000_runs_min")},
+        "targets": {**targets(year["wall_s"], anchor["heap_loop_s"], scaling, memory), **sweep["targets"]},
     }))
 
 
