@@ -40,7 +40,7 @@ class FastEngine:
         progress = np.zeros(9, dtype=np.int64)
         progress[OPEN_SLICE] = -1
         self.transit = Transit(**{name: np.zeros(FIRST_SLOTS, dtype=t) for name, t in _ROW_DTYPES.items()},
-                               bucket_head=np.full(self._ring_days() * SLICES_PER_DAY, -1, dtype=np.int64),
+                               bucket_head=np.full(self._ring_slices(), -1, dtype=np.int64),
                                progress=progress)
         self.patrols_at = np.zeros((len(model.node_ids), 1), dtype=np.int64)
         self.n_patrols_at = np.zeros(len(model.node_ids), dtype=np.int64)
@@ -58,12 +58,12 @@ class FastEngine:
         slots = np.flatnonzero(t.slot_used)
         return dict(zip(t.slot_shipment[slots].tolist(), t.slot_grams[slots].tolist()))
 
-    def _ring_days(self) -> int:
-        """Days of the ring of buckets: more than any arrival can be ahead of the day (the longest
-        leg of any route, plus the day a load leaves on), a power of two."""
+    def _ring_slices(self) -> int:
+        """Buckets of the ring: its days times :data:`SLICES_PER_DAY`. The days are more than any arrival
+        can be ahead of the day (the longest leg of any route, plus the day a load leaves on), a power of two."""
         arrive = self.model.routes.arrays.route_arrive
         longest = float(np.diff(arrive).max()) if len(arrive) > 1 else 1.0
-        return 1 << int(np.ceil(np.log2(max(4.0, longest + 3.0))))
+        return (1 << int(np.ceil(np.log2(max(4.0, longest + 3.0))))) * SLICES_PER_DAY
 
     def run_day(self) -> None:
         """The model's day after its events: supply, planning, patrols, couriers, the day's figures."""
@@ -78,8 +78,8 @@ class FastEngine:
         model = self.model
         if model.routes.version != getattr(self, "_routes_version", None):
             self._routes_version = model.routes.version
-            if self._ring_days() * SLICES_PER_DAY > len(self.transit.bucket_head):
-                self._rebucket(self._ring_days())
+            if self._ring_slices() > len(self.transit.bucket_head):
+                self._rebucket(self._ring_slices())
         key = (model.state.version, model.ledger.version, model.routes.version, len(model.streams),
                id(model.streams.keys), id(model.integrity.cases), id(model.settings), id(model.world),
                model.state.n_patrols, id(model.prior_losses), id(model.load_sizes))
@@ -158,10 +158,10 @@ class FastEngine:
         self.transit = t._replace(**grown)
         self._packed = None
 
-    def _rebucket(self, days: int) -> None:
-        """A longer ring of days (a route with a longer leg came into the book): the waiting arrivals re-bucketed."""
+    def _rebucket(self, size: int) -> None:
+        """A longer ring of ``size`` buckets (a route with a longer leg came into the book): the waiting
+        arrivals re-bucketed."""
         t = self.transit
-        size = days * SLICES_PER_DAY
         head = np.full(size, -1, dtype=np.int64)
         opened = t.progress[OPEN_SLICE]
         for slot in np.flatnonzero(t.slot_used).tolist():
